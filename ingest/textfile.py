@@ -1,0 +1,58 @@
+"""Reading a text file safely: size and line limits, binary detection, clear encoding errors."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from ingest.items import ParseError
+
+MAX_TEXT_BYTES = 50 * 1024 * 1024
+MAX_LINE_CHARS = 200_000
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _size_text(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def read_text(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The file's text, or a ParseError that says exactly what is wrong with it."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise ParseError(name, "the file is empty")
+        if size > max_bytes:
+            raise ParseError(name, f"the file is {_size_text(size)}; text files over "
+                                   f"{_size_text(max_bytes)} are not supported (split it up)")
+        data = path.read_bytes()
+    except OSError as error:
+        raise ParseError(name, f"cannot read: {error.strerror or error}") from error
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8":
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise ParseError(name, f"binary data, not text (NUL byte at offset {nul})")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        bad = data[error.start:error.start + 1].hex()
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ParseError(name, f"not valid {encoding.upper()} text (byte 0x{bad} at offset {error.start}); "
+                               "re-save the file as UTF-8", f"line {line}") from error
+    if not text.strip():
+        raise ParseError(name, "the file holds only whitespace")
+    check_line_lengths(name, text)
+    return text
+
+
+def check_line_lengths(name: str, text: str) -> None:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ParseError(name, f"line is {len(line):,} characters long (limit {MAX_LINE_CHARS:,}); "
+                                   "this does not look like notes", f"line {number}")

@@ -1,0 +1,64 @@
+"""Test-wide guards: every test gets its own SECONDME_HOME and may not reach past loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+class NetworkRefused(OSError):
+    """Raised when code under test tries to reach a non-loopback address."""
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+    elif isinstance(address, (str, bytes)):
+        return True  # AF_UNIX path
+    else:
+        return False
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def connect(self: socket.socket, address: object) -> None:
+        if not _is_loopback(address):
+            raise NetworkRefused(f"test tried to connect to {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        if not _is_loopback(address):
+            raise NetworkRefused(f"test tried to connect to {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def secondme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data dir per test; keys go to the file keyring with a test passphrase."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("SECONDME_HOME", str(home))
+    monkeypatch.setenv("SECONDME_KEYRING", "file")
+    monkeypatch.setenv("SECONDME_KEYRING_PASSPHRASE", "test-passphrase")
+    monkeypatch.delenv("SECONDME_MODEL", raising=False)
+    monkeypatch.delenv("SECONDME_ENDPOINT", raising=False)
+    return home
