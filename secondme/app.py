@@ -1,0 +1,111 @@
+"""The composition root: reads the config, picks backends and wires the services together.
+
+This is the only module that decides which model, embedder, key store and index are used;
+everything else receives them through its constructor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from secondme import config as config_module
+from secondme.config import Config
+from secondme.core.assistant import Assistant
+from secondme.core.prompt import Persona
+from secondme.core.protocols import ChatModel, Embedder, GenerationOptions
+from secondme.errors import ModelError
+from secondme.memory.keys import KeyInfo, load_or_create_key
+from secondme.memory.crypto import Cipher
+from secondme.memory.store import MemoryStore
+from secondme.memory.vectors import VectorIndex
+from secondme.paths import data_dir as default_data_dir
+from secondme.progress import ProgressCallback, no_progress
+
+
+def bundled_choice(config: Config) -> str:
+    from secondme.models.bundled import available
+
+    if config.model.bundled != "auto":
+        return config.model.bundled
+    return "answer" if available("answer") else "small"
+
+
+def describe_model(config: Config) -> str:
+    """Which chat model the config selects, in words, without loading it."""
+    if config.model.endpoint:
+        return f"OpenAI-compatible endpoint {config.model.endpoint} ({config.model.endpoint_model or 'default model'})"
+    if config.model.path:
+        return f"GGUF file {config.model.path}"
+    return f"built-in '{bundled_choice(config)}' model"
+
+
+def make_chat_model(config: Config, data_dir: Path, progress: ProgressCallback = no_progress) -> ChatModel:
+    model = config.model
+    if model.endpoint:
+        from secondme.models.openai_http import OpenAIChatModel
+
+        return OpenAIChatModel(model.endpoint, model=model.endpoint_model, api_key=model.api_key or None)
+    from secondme.models.llama import LlamaChatModel
+
+    if model.path:
+        path = Path(model.path).expanduser()
+        if not path.is_file():
+            raise ModelError(f"model.path {path} does not exist (secondme config set model.path FILE.gguf)")
+    else:
+        from secondme.models.bundled import ensure_model
+
+        path = ensure_model(bundled_choice(config), data_dir / "models", progress)
+    return LlamaChatModel(
+        path, n_ctx=model.n_ctx, n_threads=model.threads or None, seed=model.seed,
+        state_dir=data_dir / "prefix-cache",
+    )
+
+
+def make_embedder() -> Embedder:
+    from secondme.models.embedder import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+@dataclass
+class Services:
+    """Everything the CLI and the GUI use, built once per process."""
+
+    config: Config
+    data_dir: Path
+    key: KeyInfo
+    store: MemoryStore
+    _model: ChatModel | None = field(default=None, repr=False)
+
+    def chat_model(self, progress: ProgressCallback = no_progress) -> ChatModel:
+        if self._model is None:
+            self._model = make_chat_model(self.config, self.data_dir, progress)
+        return self._model
+
+    def assistant(self, progress: ProgressCallback = no_progress) -> Assistant:
+        owner = self.config.owner
+        model = self.config.model
+        options = GenerationOptions(max_tokens=model.max_tokens, temperature=model.temperature, seed=model.seed)
+        return Assistant(
+            self.chat_model(progress), self.store, Persona(owner.name, owner.about), options,
+            top_k=self.config.memory.top_k,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build(
+    config: Config | None = None,
+    data_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    model: ChatModel | None = None,
+) -> Services:
+    """Wire the services; tests pass their own embedder or model through the same door."""
+    home = data_dir or default_data_dir()
+    config = config or config_module.load(home)
+    key = load_or_create_key(home)
+    vectors = VectorIndex.remote(config.memory.chroma_url) if config.memory.chroma_url else None
+    store = MemoryStore(home, Cipher(key.key), embedder or make_embedder(), vectors)
+    return Services(config, home, key, store, model)

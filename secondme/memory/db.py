@@ -1,0 +1,125 @@
+"""The SQLite connection: pragmas, the sm_terms SQL function, and named migrations applied in order."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from secondme.errors import StoreError
+from secondme.memory.crypto import Cipher
+from secondme.memory.terms import tokens
+
+_KEY_CHECK = "secondme key check"
+
+
+def payload_terms(cipher: Cipher, payload: bytes) -> str:
+    """The space-joined keyed hashes of an encrypted payload's words: what FTS5 indexes."""
+    fields = json.loads(cipher.decrypt(payload))
+    text = " ".join([fields["title"], fields["text"], fields["place"], *fields["people"]])
+    return " ".join(cipher.term(token) for token in tokens(text))
+
+
+def _create_records(db: sqlite3.Connection) -> None:
+    """Records: metadata in the clear, text, title, people and place encrypted in `payload`."""
+    db.execute(
+        """CREATE TABLE records (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            time TEXT NOT NULL,
+            time_ts REAL NOT NULL,
+            sensitivity TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            embedded INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (origin, source_id, content_hash)
+        )"""
+    )
+    db.execute("CREATE INDEX records_origin ON records (origin)")
+    db.execute("CREATE INDEX records_time ON records (time_ts)")
+    db.execute("CREATE INDEX records_source ON records (source)")
+    db.execute("CREATE INDEX records_pending ON records (rowid) WHERE embedded = 0")
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+def _create_fts(db: sqlite3.Connection) -> None:
+    """FTS5 over keyed term hashes only, kept in step with records by triggers."""
+    db.execute("CREATE VIRTUAL TABLE records_fts USING fts5(terms, tokenize='unicode61')")
+    db.execute(
+        """CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN
+            INSERT INTO records_fts (rowid, terms) VALUES (new.rowid, sm_terms(new.payload));
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER records_fts_delete AFTER DELETE ON records BEGIN
+            DELETE FROM records_fts WHERE rowid = old.rowid;
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER records_fts_update AFTER UPDATE OF payload ON records BEGIN
+            UPDATE records_fts SET terms = sm_terms(new.payload) WHERE rowid = new.rowid;
+        END"""
+    )
+
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("create_records", _create_records),
+    ("create_fts", _create_fts),
+]
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations not yet recorded, in order, each in its own transaction; their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {name for (name,) in db.execute("SELECT name FROM migrations")}
+    applied = []
+    for name, migration in MIGRATIONS:
+        if name in done:
+            continue
+        with db:
+            db.execute("BEGIN")
+            migration(db)
+            db.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                (name, datetime.now(UTC).isoformat()),
+            )
+        applied.append(name)
+    return applied
+
+
+def _check_key(db: sqlite3.Connection, cipher: Cipher, path: Path) -> None:
+    expected = cipher.keyed_hash(_KEY_CHECK)
+    row = db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchone()
+    if row is None:
+        with db:
+            db.execute("INSERT INTO meta (name, value) VALUES ('key_check', ?)", (expected,))
+    elif row[0] != expected:
+        raise StoreError(
+            f"the encryption key does not open {path}: it was written with another key "
+            "(another keyring, data dir or SECONDME_KEYRING_PASSPHRASE?)"
+        )
+
+
+def open_db(path: Path, cipher: Cipher) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the store's database; StoreError on a wrong key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.create_function("sm_terms", 1, lambda blob: payload_terms(cipher, blob), deterministic=True)
+        migrate(db)
+        _check_key(db, cipher, path)
+    except BaseException:
+        db.close()
+        raise
+    return db

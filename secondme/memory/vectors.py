@@ -1,0 +1,93 @@
+"""The vector index: a chromadb collection of record ids, embeddings and filter metadata, no text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+COLLECTION = "records"
+Metadata = Mapping[str, str | float]
+
+
+def _settings() -> Any:
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False)
+
+
+class VectorIndex:
+    """Cosine nearest neighbours over a chromadb collection; the store passes every embedding in."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._collection = self._open()
+
+    @classmethod
+    def persistent(cls, path: Path) -> VectorIndex:
+        """A local index kept in `path`."""
+        import chromadb
+
+        return cls(chromadb.PersistentClient(path=str(path), settings=_settings()))
+
+    @classmethod
+    def remote(cls, url: str) -> VectorIndex:
+        """An index on a chroma server, for users who outgrow one machine."""
+        from urllib.parse import urlsplit
+
+        import chromadb
+
+        parts = urlsplit(url)
+        return cls(
+            chromadb.HttpClient(
+                host=parts.hostname or "localhost",
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                settings=_settings(),
+            )
+        )
+
+    def _open(self) -> Any:
+        return self._client.get_or_create_collection(
+            COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    def add(self, ids: Sequence[str], vectors: Sequence[Sequence[float]], metadatas: Sequence[Metadata]) -> None:
+        """Add or overwrite entries by id (so repeating an add is harmless)."""
+        step = self._client.get_max_batch_size()
+        for start in range(0, len(ids), step):
+            end = start + step
+            self._collection.upsert(
+                ids=list(ids[start:end]),
+                embeddings=[list(v) for v in vectors[start:end]],
+                metadatas=[dict(m) for m in metadatas[start:end]],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove entries; unknown ids are ignored."""
+        if ids:
+            self._collection.delete(ids=list(ids))
+
+    def query(
+        self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """The `k` nearest ids with their cosine distances, nearest first, among entries matching `where`."""
+        if k <= 0 or self.count() == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[list(vector)], n_results=k, where=where or None, include=["distances"]
+        )
+        return list(zip(result["ids"][0], result["distances"][0], strict=True))
+
+    def ids(self) -> set[str]:
+        """Every id in the index."""
+        return set(self._collection.get(include=[])["ids"])
+
+    def count(self) -> int:
+        """How many entries the index holds."""
+        return self._collection.count()
+
+    def reset(self) -> None:
+        """Drop every entry (by dropping and recreating the collection)."""
+        self._client.delete_collection(COLLECTION)
+        self._collection = self._open()
