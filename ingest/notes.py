@@ -141,7 +141,8 @@ def parse_note(path: Path, source: str | None = None) -> list[Item]:
     items = []
     found = sections(body) if markdown else [Section((), body)]
     for section in found:
-        heading = " > ".join((title, *section.headings)) if section.headings else title
+        heading_path = section.headings[1:] if section.headings[:1] == (title,) else section.headings
+        heading = " > ".join((title, *heading_path))
         for n, chunk in enumerate(chunks(section.text)):
             items.append(Item(
                 text=chunk, time=when, source=source or ("markdown" if markdown else "text"),

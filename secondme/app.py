@@ -15,8 +15,8 @@ from secondme.core.assistant import Assistant
 from secondme.core.prompt import Persona
 from secondme.core.protocols import ChatModel, Embedder, GenerationOptions
 from secondme.errors import ModelError
-from secondme.memory.keys import KeyInfo, load_or_create_key
 from secondme.memory.crypto import Cipher
+from secondme.memory.keys import KeyInfo, load_or_create_key
 from secondme.memory.store import MemoryStore
 from secondme.memory.vectors import VectorIndex
 from secondme.paths import data_dir as default_data_dir

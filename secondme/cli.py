@@ -73,8 +73,8 @@ def answer_json(answer: Answer) -> str:
     return json.dumps({
         "answer": answer.text,
         "citations": [
-            {"id": c.record.id, "number": c.number, "source": _origin_label(c.record), "time": c.record.time.isoformat(),
-             "snippet": c.snippet, "inferred": c.inferred}
+            {"id": c.record.id, "number": c.number, "source": _origin_label(c.record),
+             "time": c.record.time.isoformat(), "snippet": c.snippet, "inferred": c.inferred}
             for c in answer.citations
         ],
     }, ensure_ascii=False)

@@ -62,12 +62,16 @@ class Reply:
         )
         pieces: list[str] = []
         finished = False
+        stream = assistant.model.stream(messages, assistant.options)
         try:
-            for piece in assistant.model.stream(messages, assistant.options):
+            for piece in stream:
                 pieces.append(piece)
                 yield piece
             finished = True
         finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
             text = "".join(pieces).strip()
             self.answer = Answer(text, citations_for(text, self.memories), self.memories, not finished)
             assistant.remember_exchange(self._conversation, self.question, self.answer)

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 COLLECTION = "records"
 Metadata = Mapping[str, str | float]
 
@@ -59,7 +61,7 @@ class VectorIndex:
             end = start + step
             self._collection.upsert(
                 ids=list(ids[start:end]),
-                embeddings=[list(v) for v in vectors[start:end]],
+                embeddings=np.asarray(vectors[start:end], dtype=np.float32),
                 metadatas=[dict(m) for m in metadatas[start:end]],
             )
 
@@ -75,7 +77,7 @@ class VectorIndex:
         if k <= 0 or self.count() == 0:
             return []
         result = self._collection.query(
-            query_embeddings=[list(vector)], n_results=k, where=where or None, include=["distances"]
+            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where or None, include=["distances"]
         )
         return list(zip(result["ids"][0], result["distances"][0], strict=True))
 

@@ -1,0 +1,243 @@
+"""The memory store: encrypted records in SQLite (the truth), FTS5 by trigger, vectors in chromadb."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from secondme.core.protocols import Embedder
+from secondme.core.types import NewRecord, Record, SearchHit, Sensitivity
+from secondme.errors import StoreError
+from secondme.memory import search as retrieval
+from secondme.memory.crypto import Cipher
+from secondme.memory.db import open_db
+from secondme.memory.vectors import VectorIndex
+from secondme.progress import Progress, ProgressCallback, no_progress
+
+_COLUMNS = "id, source, source_id, origin, kind, content_hash, time, sensitivity, payload"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What an add changed: the ids of new records, and how many were already stored."""
+
+    added: list[str]
+    skipped: int
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)  # a naive time is taken as local time
+
+
+class MemoryStore:
+    """Records in, hybrid search out. Writes go through one lock: a single serialized lane."""
+
+    def __init__(
+        self, data_dir: Path, cipher: Cipher, embedder: Embedder, vectors: VectorIndex | None = None
+    ) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._cipher = cipher
+        self._embedder = embedder
+        self._db = open_db(data_dir / "memory.db", cipher)
+        self._vectors = vectors if vectors is not None else VectorIndex.persistent(data_dir / "chroma")
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield
+
+    def content_hash(self, record: NewRecord) -> str:
+        """The keyed hash of everything in a record but its source, source_id and origin."""
+        content = [record.kind, _utc(record.time).isoformat(), record.title, record.text]
+        content += [list(record.people), record.place, str(record.sensitivity)]
+        return self._cipher.keyed_hash(json.dumps(content, ensure_ascii=False))
+
+    def _insert(self, records: Sequence[NewRecord]) -> tuple[list[str], int]:
+        """Insert, inside the caller's transaction, the records not stored yet: (new ids, skipped)."""
+        added: list[str] = []
+        now = datetime.now(UTC).isoformat()
+        for record in records:
+            moment = _utc(record.time)
+            payload = json.dumps(
+                {"text": record.text, "title": record.title, "people": list(record.people), "place": record.place},
+                ensure_ascii=False,
+            )
+            record_id = uuid.uuid4().hex
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO records (id, source, source_id, origin, kind, content_hash, time, "
+                "time_ts, sensitivity, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record_id, record.source, record.source_id, record.origin, record.kind,
+                    self.content_hash(record), moment.isoformat(), moment.timestamp(),
+                    str(record.sensitivity), self._cipher.encrypt(payload), now,
+                ),
+            )  # fmt: skip
+            if cursor.rowcount:
+                added.append(record_id)
+        return added, len(records) - len(added)
+
+    def _embed(self, ids: Sequence[str]) -> None:
+        """Embed stored records into the vector index, then mark them embedded."""
+        if not ids:
+            return
+        records = self.records(ids)
+        vectors = self._embedder.embed([f"{r.title}\n{r.text}" if r.title else r.text for r in records])
+        metadatas = [
+            {"source": r.source, "time_ts": r.time.timestamp(), "sensitivity": str(r.sensitivity)}
+            for r in records
+        ]
+        self._vectors.add([r.id for r in records], vectors, metadatas)
+        with self._transaction():
+            self._db.executemany("UPDATE records SET embedded = 1 WHERE id = ?", [(r.id,) for r in records])
+
+    def _embed_pending(self, progress: ProgressCallback, batch_size: int) -> int:
+        """Embed every record not in the vector index yet (left by a crash or a reindex)."""
+        with self._lock:
+            pending = [i for (i,) in self._db.execute("SELECT id FROM records WHERE embedded = 0 ORDER BY rowid")]
+        for start in range(0, len(pending), batch_size):
+            self._embed(pending[start : start + batch_size])
+            progress(Progress("embedding", min(start + batch_size, len(pending)), len(pending), "records"))
+        return len(pending)
+
+    def add(
+        self, records: Iterable[NewRecord], progress: ProgressCallback = no_progress, batch_size: int = 64
+    ) -> AddResult:
+        """Store new records, skipping those whose (origin, source_id, content hash) is stored already.
+
+        Each batch is committed to SQLite as pending, embedded, then marked done: after a crash,
+        running the add again (or any add, or reindex) finishes the job without duplicates.
+        """
+        self._embed_pending(progress, batch_size)
+        items = list(records)
+        added: list[str] = []
+        skipped = 0
+        for start in range(0, len(items), batch_size):
+            with self._transaction():
+                ids, already = self._insert(items[start : start + batch_size])
+            self._embed(ids)
+            added += ids
+            skipped += already
+            progress(Progress("adding", min(start + batch_size, len(items)), len(items), "records"))
+        return AddResult(added=added, skipped=skipped)
+
+    def replace_origin(
+        self, origin: str, records: Sequence[NewRecord], progress: ProgressCallback = no_progress
+    ) -> AddResult:
+        """Make `origin` (a changed file) hold exactly `records`: in one SQLite transaction drop the
+        stored ones not among them and insert the new ones; unchanged records keep their ids."""
+        if any(r.origin not in ("", origin) for r in records):
+            raise StoreError(f"replace_origin({origin!r}) was given records of another origin")
+        records = [replace(r, origin=origin) for r in records]
+        keep = {(r.source_id, self.content_hash(r)) for r in records}
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT id, source_id, content_hash FROM records WHERE origin = ?", (origin,)
+            ).fetchall()
+            gone = [i for i, source_id, digest in rows if (source_id, digest) not in keep]
+            self._db.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in gone])
+            added, skipped = self._insert(records)
+        self._vectors.delete(gone)
+        self._embed_pending(progress, 64)
+        return AddResult(added=added, skipped=skipped)
+
+    def _record(self, row: tuple) -> Record:
+        record_id, source, source_id, origin, kind, content_hash, time, sensitivity, payload = row
+        fields = json.loads(self._cipher.decrypt(payload))
+        return Record(
+            text=fields["text"], time=datetime.fromisoformat(time), source=source, source_id=source_id,
+            kind=kind, origin=origin, title=fields["title"], people=tuple(fields["people"]),
+            place=fields["place"], sensitivity=Sensitivity(sensitivity), id=record_id,
+            content_hash=content_hash,
+        )  # fmt: skip
+
+    def get(self, record_id: str) -> Record | None:
+        """The record with this id, or None."""
+        found = self.records([record_id])
+        return found[0] if found else None
+
+    def records(self, ids: Sequence[str]) -> list[Record]:
+        """The records with these ids, in the order given; unknown ids are left out."""
+        rows: dict[str, tuple] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                for row in self._db.execute(f"SELECT {_COLUMNS} FROM records WHERE id IN ({marks})", chunk):
+                    rows[row[0]] = row
+        return [self._record(rows[i]) for i in ids if i in rows]
+
+    def forget(self, record_id: str) -> bool:
+        """Remove a record from SQLite, the keyword index and the vector index; False if unknown."""
+        with self._transaction():
+            deleted = self._db.execute("DELETE FROM records WHERE id = ?", (record_id,)).rowcount
+        self._vectors.delete([record_id])
+        return bool(deleted)
+
+    def _scalar_rows(self, sql: str) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql).fetchall()
+
+    def count(self) -> int:
+        """How many records are stored."""
+        return self._scalar_rows("SELECT count(*) FROM records")[0][0]
+
+    def counts_by_source(self) -> dict[str, int]:
+        """How many records each source holds."""
+        return dict(self._scalar_rows("SELECT source, count(*) FROM records GROUP BY source ORDER BY source"))
+
+    def origins(self) -> set[str]:
+        """Every origin (file or conversation) with stored records."""
+        return {origin for (origin,) in self._scalar_rows("SELECT DISTINCT origin FROM records")}
+
+    def reindex(self, progress: ProgressCallback = no_progress, batch_size: int = 64) -> int:
+        """Drop the vector index and rebuild it from SQLite; the number of records embedded."""
+        self._vectors.reset()
+        with self._transaction():
+            self._db.execute("UPDATE records SET embedded = 0")
+        return self._embed_pending(progress, batch_size)
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: str = "hybrid",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sources: Sequence[str] | None = None,
+        exclude_sensitivity: Sequence[str] = (),
+        query_vector: Sequence[float] | None = None,
+    ) -> list[SearchHit]:
+        """The `k` best records for `query`; `query_vector` skips embedding the query."""
+        retrieval.check_mode(mode)
+        filters = retrieval.Filters(since, until, sources, exclude_sensitivity)
+        limit = retrieval.candidates(k)
+        rankings: dict[str, list[str]] = {}
+        if mode in ("hybrid", "bm25"):
+            with self._lock:
+                rankings["bm25"] = retrieval.bm25_ranking(self._db, self._cipher, query, filters, limit)
+        if mode in ("hybrid", "vector"):
+            vector = query_vector if query_vector is not None else self._embedder.embed([query])[0]
+            rankings["vector"] = retrieval.vector_ranking(self._vectors, vector, filters, limit)
+        fused = retrieval.fuse(rankings)
+        hits: list[SearchHit] = []
+        for start in range(0, len(fused), max(k, 1)):  # windows, in case the index holds stale ids
+            window = fused[start : start + k]
+            found = {r.id: r for r in self.records([record_id for record_id, _, _ in window])}
+            hits += [SearchHit(found[i], score, ranks) for i, score, ranks in window if i in found]
+            if len(hits) >= k:
+                break
+        return hits[:k]
+
+    def close(self) -> None:
+        """Close the database (checkpointing its write-ahead log)."""
+        with self._lock:
+            self._db.close()

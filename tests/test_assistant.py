@@ -1,0 +1,110 @@
+"""The chat engine's logic around the model: prompt order, citations, stopping, saving turns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from secondme.core.assistant import Assistant, Conversation
+from secondme.core.citations import citations_for, cited_numbers
+from secondme.core.prompt import Persona
+from secondme.core.protocols import ChatMessage, GenerationOptions
+from secondme.core.types import NewRecord, Record, SearchHit
+
+NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+class ScriptedModel:
+    """Streams a fixed answer word by word and records the prompts it was given."""
+
+    name = "scripted"
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.prompts: list[list[ChatMessage]] = []
+        self.options: list[GenerationOptions] = []
+
+    def stream(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions = GenerationOptions()
+    ) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        self.options.append(options)
+        for word in self.answer.split(" "):
+            yield word + " "
+
+    def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
+                      options: GenerationOptions = GenerationOptions()) -> Any:
+        raise NotImplementedError
+
+
+def record(rid: str, text: str, kind: str = "note") -> Record:
+    return Record(text=text, time=NOW, source="markdown", source_id=rid, kind=kind, origin=f"/notes/{rid}.md",
+                  title=rid, id=rid)
+
+
+class ListMemory:
+    def __init__(self, records: list[Record]) -> None:
+        self.records = records
+        self.added: list[NewRecord] = []
+
+    def search(self, query: str, k: int = 10) -> list[SearchHit]:
+        return [SearchHit(r, 1.0 / (n + 1)) for n, r in enumerate(self.records[:k])]
+
+    def add(self, records: Sequence[NewRecord]) -> object:
+        self.added.extend(records)
+        return None
+
+
+def make(answer: str, records: list[Record]) -> tuple[Assistant, ScriptedModel, ListMemory]:
+    model = ScriptedModel(answer)
+    memory = ListMemory(records)
+    return Assistant(model, memory, Persona("Maya"), clock=lambda: NOW), model, memory
+
+
+def test_citation_markers_map_to_the_memories_shown():
+    assert cited_numbers("Tomas turns 30 [2], chalk bag [1, 2] [7]") == [2, 1, 7]
+    memories = [SearchHit(record("a", "chalk bag"), 1), SearchHit(record("b", "14 June"), 1)]
+    cites = citations_for("On 14 June [2]; a chalk bag [1]. See [9].", memories)
+    assert [(c.number, c.record.id, c.inferred) for c in cites] == [(2, "b", False), (1, "a", False)]
+
+
+def test_answer_without_markers_gets_inferred_citations():
+    memories = [SearchHit(record("gym", "Thursday evenings at Blockhaus climbing gym"), 1),
+                SearchHit(record("cat", "Pixel the cat knocked the basil over"), 1)]
+    cites = citations_for("You climb at Blockhaus on Thursday evenings.", memories)
+    assert [(c.record.id, c.inferred) for c in cites] == [("gym", True)]
+
+
+def test_prompt_is_stable_first_and_history_holds_plain_questions():
+    assistant, model, _ = make("Blockhaus [1].", [record("gym", "I climb at Blockhaus.")])
+    conversation = Conversation()
+    assistant.ask("Where do I climb?", conversation)
+    assistant.ask("Since when?", conversation)
+    first, second = model.prompts
+    assert first[0] == second[0] and first[0]["role"] == "system" and "Maya" in first[0]["content"]
+    assert second[1:3] == [{"role": "user", "content": "Where do I climb?"},
+                           {"role": "assistant", "content": "Blockhaus [1]."}]
+    assert "[1] (2026-05-04, note: gym) I climb at Blockhaus." in second[-1]["content"]
+    assert second[-1]["content"].endswith("Message: Since when?")
+    assert model.options[0].stable_prefix == 1
+
+
+def test_exchange_is_saved_as_memory_and_own_replies_are_not_evidence():
+    assistant, _, memory = make("It is Blockhaus [1].", [record("r", "earlier reply", kind="reply"),
+                                                         record("gym", "I climb at Blockhaus.")])
+    answer = assistant.ask("Where do I climb?")
+    assert [c.record.id for c in answer.citations] == ["gym"]
+    assert [(r.kind, r.text) for r in memory.added] == [
+        ("turn", "Where do I climb?"), ("reply", "It is Blockhaus [1].")]
+    assert memory.added[0].people == ("Maya",) and memory.added[0].origin.startswith("conversation:")
+
+
+def test_closing_the_stream_stops_and_keeps_what_was_said():
+    assistant, _, memory = make("one two three four five", [record("gym", "x")])
+    reply = assistant.reply(Conversation(), "count")
+    stream = iter(reply)
+    assert next(stream) == "one "
+    stream.close()
+    assert reply.answer is not None and reply.answer.stopped and reply.answer.text == "one"
+    assert memory.added[-1].text == "one"
