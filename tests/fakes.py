@@ -28,7 +28,7 @@ class HashEmbedder:
             digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
             slot = int.from_bytes(digest[:4], "little") % self.dimension
             vector[slot] += 1.0 if digest[4] & 1 else -1.0
-        norm = math.sqrt(sum(x * x for x in vector)) or 1.0
-        if norm == 1.0 and not any(vector):
-            vector[0] = 1.0
+        norm = math.sqrt(sum(x * x for x in vector))
+        if norm == 0.0:  # opposite signs cancelled out: any fixed unit vector will do
+            vector[0] = norm = 1.0
         return [x / norm for x in vector]

@@ -2,58 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
-from typing import Any
-
 from secondme.core.assistant import Assistant, Conversation
 from secondme.core.citations import citations_for, cited_numbers
 from secondme.core.prompt import Persona
-from secondme.core.protocols import ChatMessage, GenerationOptions
-from secondme.core.types import NewRecord, Record, SearchHit
-
-NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-
-
-class ScriptedModel:
-    """Streams a fixed answer word by word and records the prompts it was given."""
-
-    name = "scripted"
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.prompts: list[list[ChatMessage]] = []
-        self.options: list[GenerationOptions] = []
-
-    def stream(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions = GenerationOptions()
-    ) -> Iterator[str]:
-        self.prompts.append(list(messages))
-        self.options.append(options)
-        for word in self.answer.split(" "):
-            yield word + " "
-
-    def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
-                      options: GenerationOptions = GenerationOptions()) -> Any:
-        raise NotImplementedError
-
-
-def record(rid: str, text: str, kind: str = "note") -> Record:
-    return Record(text=text, time=NOW, source="markdown", source_id=rid, kind=kind, origin=f"/notes/{rid}.md",
-                  title=rid, id=rid)
-
-
-class ListMemory:
-    def __init__(self, records: list[Record]) -> None:
-        self.records = records
-        self.added: list[NewRecord] = []
-
-    def search(self, query: str, k: int = 10) -> list[SearchHit]:
-        return [SearchHit(r, 1.0 / (n + 1)) for n, r in enumerate(self.records[:k])]
-
-    def add(self, records: Sequence[NewRecord]) -> object:
-        self.added.extend(records)
-        return None
+from secondme.core.types import Record, SearchHit
+from tests.fake_chat import NOW, ListMemory, ScriptedModel, record
 
 
 def make(answer: str, records: list[Record]) -> tuple[Assistant, ScriptedModel, ListMemory]:
