@@ -6,6 +6,7 @@ everything else receives them through its constructor.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def make_chat_model(config: Config, data_dir: Path, progress: ProgressCallback =
 
         path = ensure_model(bundled_choice(config), data_dir / "models", progress)
     return LlamaChatModel(
-        path, n_ctx=model.n_ctx, n_threads=model.threads or None, seed=model.seed,
+        path, n_ctx=model.n_ctx, n_threads=model.threads or (os.cpu_count() or 2), seed=model.seed,
         state_dir=data_dir / "prefix-cache",
     )
 

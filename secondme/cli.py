@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from secondme.app import Services
     from secondme.core.assistant import Answer, Reply
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _services() -> Services:
@@ -88,7 +88,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         assistant = services.assistant(bar)
     if args.json:
         answer = assistant.ask(args.question)
-        out.print(answer_json(answer), markup=False, soft_wrap=True)
+        print(answer_json(answer), flush=True)
     else:
         print_citations(stream_reply(assistant.reply(Conversation(), args.question)))
     return 0
@@ -152,7 +152,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         rows = [{"id": h.record.id, "score": round(h.score, 6), "source": h.record.source, "origin": h.record.origin,
                  "title": h.record.title, "time": h.record.time.isoformat(), "text": h.record.text,
                  "sensitivity": str(h.record.sensitivity), "ranks": h.ranks} for h in hits]
-        out.print(json.dumps(rows, ensure_ascii=False), markup=False, soft_wrap=True)
+        print(json.dumps(rows, ensure_ascii=False), flush=True)
         return 0
     if not hits:
         out.print("No memories found.")
@@ -196,7 +196,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "records_by_source": counts,
     }
     if args.json:
-        out.print(json.dumps(status), markup=False)
+        print(json.dumps(status), flush=True)
         return 0
     for key, value in status.items():
         if isinstance(value, dict):

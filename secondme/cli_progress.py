@@ -32,11 +32,13 @@ class ProgressBar:
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> ProgressBar:
-        self._bar.start()
+        if self._bar.console.is_terminal:  # a bar in a pipe or a log file is noise
+            self._bar.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
-        self._bar.stop()
+        if self._bar.live.is_started:
+            self._bar.stop()
 
     def __call__(self, event: Progress) -> None:
         total = event.total or None

@@ -62,3 +62,14 @@ def secondme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SECONDME_MODEL", raising=False)
     monkeypatch.delenv("SECONDME_ENDPOINT", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def small_gguf() -> Path:
+    """The real built-in small GGUF, assembled once into a cache shared by the test run."""
+    import os
+
+    from secondme.models.bundled import ensure_model
+
+    cache = Path(os.environ.get("SECONDME_TEST_CACHE", Path.home() / ".cache" / "secondme-tests"))
+    return ensure_model("small", cache / "models")

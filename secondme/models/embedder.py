@@ -63,9 +63,7 @@ class MiniLMEmbedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 2
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(self.model_path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnxruntime.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_TOKENS)

@@ -88,9 +88,7 @@ class LlamaChatModel:
 
     def _render(self, formatter: Any, messages: Sequence[ChatMessage]) -> list[int]:
         result = formatter(messages=list(messages))
-        return list(
-            self._llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-        )
+        return list(self._llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
 
     def _stable_tokens(self, messages: Sequence[ChatMessage], n: int) -> list[int] | None:
         """Tokens of the first n messages, if the template renders them as a token prefix of the prompt."""
@@ -132,9 +130,7 @@ class LlamaChatModel:
         """Yield the answer piece by piece; closing the iterator stops generation at once."""
         try:
             self._prepare_prefix(messages, options.stable_prefix)
-            chunks = self._llama.create_chat_completion(
-                messages=list(messages), stream=True, **self._params(options)
-            )
+            chunks = self._llama.create_chat_completion(messages=list(messages), stream=True, **self._params(options))
         except ValueError as error:
             raise ModelError(f"{self.name}: {error}") from None
         try:
