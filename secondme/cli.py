@@ -55,7 +55,7 @@ def print_citations(answer: Answer) -> None:
     for citation in answer.citations:
         record = citation.record
         out.print(f"  [{citation.number}] {_origin_label(record)} · {_when(record.time)} · [dim]{record.id}[/dim]")
-        out.print(f"      [italic]{citation.snippet}[/italic]", markup=False)
+        out.print(f"      {citation.snippet}", markup=False, style="italic")
 
 
 def stream_reply(reply: Reply) -> Answer:

@@ -90,6 +90,6 @@ class Ingestor:
             report.files += 1
             report.added += len(result.added)
             report.skipped += result.skipped
-            report.removed += getattr(result, "removed", 0)
+            report.removed += result.removed
         progress(Progress("ingest", len(files), len(files), "files"))
         return report

@@ -61,9 +61,7 @@ def test_another_process_reads_the_same_key(secondme_home: Path) -> None:
     key = load_or_create_key(secondme_home).key
     code = "import sys; from pathlib import Path; from secondme.memory.keys import load_or_create_key; "
     code += "print(load_or_create_key(Path(sys.argv[1])).key.hex())"
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(secondme_home)], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code, str(secondme_home)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == key.hex()
 
 
@@ -87,18 +85,14 @@ def test_without_a_passphrase_the_built_in_one_is_used_and_said(
     assert "built in" in info.backend and "casual" in info.backend
 
 
-def test_system_keyring_requested_but_missing_is_an_error(
-    secondme_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_system_keyring_requested_but_missing_is_an_error(secondme_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     keyring.set_keyring(fail.Keyring())
     monkeypatch.setenv("SECONDME_KEYRING", "system")
     with pytest.raises(KeyStorageError, match="no OS keyring"):
         load_or_create_key(secondme_home)
 
 
-def test_auto_uses_a_system_keyring_when_there_is_one(
-    secondme_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_auto_uses_a_system_keyring_when_there_is_one(secondme_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     monkeypatch.delenv("SECONDME_KEYRING")

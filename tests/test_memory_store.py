@@ -94,9 +94,7 @@ class CrashingEmbedder(HashEmbedder):
         return super().embed(texts)
 
 
-def test_an_interrupted_add_is_finished_by_the_next_without_duplicates(
-    data_dir: Path, vectors: VectorIndex
-) -> None:
+def test_an_interrupted_add_is_finished_by_the_next_without_duplicates(data_dir: Path, vectors: VectorIndex) -> None:
     store = MemoryStore(data_dir, Cipher(KEY), CrashingEmbedder(), vectors)
     records = [note(n) for n in range(6)]
     with pytest.raises(RuntimeError):
@@ -123,9 +121,7 @@ def test_replace_origin_keeps_unchanged_and_swaps_changed(store: MemoryStore, ve
         store.replace_origin("notes.md", [note(5, origin="elsewhere.md")])
 
 
-def test_forget_removes_from_sqlite_fts_and_chroma(
-    store: MemoryStore, vectors: VectorIndex, data_dir: Path
-) -> None:
+def test_forget_removes_from_sqlite_fts_and_chroma(store: MemoryStore, vectors: VectorIndex, data_dir: Path) -> None:
     ids = store.add([note(1), note(2)]).added
     assert fts_rows(data_dir) == 2
     assert store.forget(ids[0]) is True
@@ -164,6 +160,12 @@ def test_time_source_and_sensitivity_filters(store: MemoryStore, mode: str) -> N
     assert len(hidden) == 3 and "secret lunch with Mira" not in hidden
 
 
+def test_a_selective_filter_still_finds_its_record_among_many(store: MemoryStore) -> None:
+    store.add([note(n) for n in range(401)] + [note(999, "gardening call", source="chat")], batch_size=200)
+    # 400 unfiltered neighbours hold under 50 chat records: the search compares the chat records exhaustively
+    assert texts(store.search("note about gardening", k=1, mode="vector", sources=["chat"])) == ["gardening call"]
+
+
 def test_hits_carry_per_retriever_ranks(store: MemoryStore) -> None:
     store.add([note(1, "kayak trip on the fjord"), note(2, "dentist appointment")])
     [best, *_] = store.search("kayak fjord", k=2)
@@ -171,6 +173,20 @@ def test_hits_carry_per_retriever_ranks(store: MemoryStore) -> None:
     assert set(store.search("kayak", k=1, mode="bm25")[0].ranks) == {"bm25"}
     with pytest.raises(StoreError, match="mode"):
         store.search("kayak", mode="fuzzy")
+
+
+def test_bm25_wants_half_the_query_words(store: MemoryStore) -> None:
+    store.add([note(1, "kayak trip on the fjord"), note(2, "the kayak shop was closed")])
+    assert texts(store.search("kayak fjord trip", mode="bm25")) == ["kayak trip on the fjord"]
+    assert sorted(texts(store.search("kayaks", mode="bm25"))) == [
+        "kayak trip on the fjord",
+        "the kayak shop was closed",
+    ]
+
+
+def test_an_unreachable_chroma_server_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="chroma server at http://127.0.0.1:9"):
+        VectorIndex.remote("http://127.0.0.1:9")
 
 
 def test_counts_and_origins(store: MemoryStore) -> None:
@@ -203,9 +219,13 @@ def test_no_plaintext_reaches_the_data_dir(data_dir: Path, vectors: VectorIndex)
     store.add(
         [
             note(
-                1, sentence, title="Ottoline dossier", people=("Bartholomew Quibble",),
-                place="Kirkcudbright", sensitivity=Sensitivity.SECRET,
-            )  # fmt: skip
+                1,
+                sentence,
+                title="Ottoline dossier",
+                people=("Bartholomew Quibble",),
+                place="Kirkcudbright",
+                sensitivity=Sensitivity.SECRET,
+            )
         ]
     )
     assert store.search("zanzibar marmalade", k=1)[0].record.text == sentence

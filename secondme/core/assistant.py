@@ -97,9 +97,14 @@ class Assistant:
         self.clock = clock
 
     def recall(self, question: str) -> list[SearchHit]:
-        """The memories for a question; SecondMe's own past replies are not evidence."""
+        """The memories for a question. SecondMe's own past replies are not evidence, and neither is
+        an earlier asking of the same question."""
         hits = self.memory.search(question, k=self.top_k * 2)
-        return [h for h in hits if h.record.kind != REPLY_KIND][: self.top_k]
+        asked = " ".join(question.lower().split())
+        return [
+            h for h in hits
+            if h.record.kind != REPLY_KIND and " ".join(h.record.text.lower().split()) != asked
+        ][: self.top_k]
 
     def reply(self, conversation: Conversation, question: str) -> Reply:
         return Reply(self, conversation, question)

@@ -66,9 +66,7 @@ def _file_backend(data_dir: Path) -> tuple[KeyringBackend, str]:
     try:
         backend.keyring_key = passphrase  # set before any use, so it never prompts
     except ValueError:
-        raise KeyStorageError(
-            f"cannot unlock the keyring file {path}: wrong SECONDME_KEYRING_PASSPHRASE?"
-        ) from None
+        raise KeyStorageError(f"cannot unlock the keyring file {path}: wrong SECONDME_KEYRING_PASSPHRASE?") from None
     return backend, f"encrypted file keyring (keyrings.cryptfile) at {path}; {where}"
 
 

@@ -29,6 +29,7 @@ class AddResult:
 
     added: list[str]
     skipped: int
+    removed: int = 0
 
 
 def _utc(moment: datetime) -> datetime:
@@ -38,9 +39,7 @@ def _utc(moment: datetime) -> datetime:
 class MemoryStore:
     """Records in, hybrid search out. Writes go through one lock: a single serialized lane."""
 
-    def __init__(
-        self, data_dir: Path, cipher: Cipher, embedder: Embedder, vectors: VectorIndex | None = None
-    ) -> None:
+    def __init__(self, data_dir: Path, cipher: Cipher, embedder: Embedder, vectors: VectorIndex | None = None) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._cipher = cipher
         self._embedder = embedder
@@ -75,11 +74,19 @@ class MemoryStore:
                 "INSERT OR IGNORE INTO records (id, source, source_id, origin, kind, content_hash, time, "
                 "time_ts, sensitivity, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    record_id, record.source, record.source_id, record.origin, record.kind,
-                    self.content_hash(record), moment.isoformat(), moment.timestamp(),
-                    str(record.sensitivity), self._cipher.encrypt(payload), now,
+                    record_id,
+                    record.source,
+                    record.source_id,
+                    record.origin,
+                    record.kind,
+                    self.content_hash(record),
+                    moment.isoformat(),
+                    moment.timestamp(),
+                    str(record.sensitivity),
+                    self._cipher.encrypt(payload),
+                    now,
                 ),
-            )  # fmt: skip
+            )
             if cursor.rowcount:
                 added.append(record_id)
         return added, len(records) - len(added)
@@ -91,8 +98,7 @@ class MemoryStore:
         records = self.records(ids)
         vectors = self._embedder.embed([f"{r.title}\n{r.text}" if r.title else r.text for r in records])
         metadatas = [
-            {"source": r.source, "time_ts": r.time.timestamp(), "sensitivity": str(r.sensitivity)}
-            for r in records
+            {"source": r.source, "time_ts": r.time.timestamp(), "sensitivity": str(r.sensitivity)} for r in records
         ]
         self._vectors.add([r.id for r in records], vectors, metadatas)
         with self._transaction():
@@ -146,17 +152,25 @@ class MemoryStore:
             added, skipped = self._insert(records)
         self._vectors.delete(gone)
         self._embed_pending(progress, 64)
-        return AddResult(added=added, skipped=skipped)
+        return AddResult(added=added, skipped=skipped, removed=len(gone))
 
     def _record(self, row: tuple) -> Record:
         record_id, source, source_id, origin, kind, content_hash, time, sensitivity, payload = row
         fields = json.loads(self._cipher.decrypt(payload))
         return Record(
-            text=fields["text"], time=datetime.fromisoformat(time), source=source, source_id=source_id,
-            kind=kind, origin=origin, title=fields["title"], people=tuple(fields["people"]),
-            place=fields["place"], sensitivity=Sensitivity(sensitivity), id=record_id,
+            text=fields["text"],
+            time=datetime.fromisoformat(time),
+            source=source,
+            source_id=source_id,
+            kind=kind,
+            origin=origin,
+            title=fields["title"],
+            people=tuple(fields["people"]),
+            place=fields["place"],
+            sensitivity=Sensitivity(sensitivity),
+            id=record_id,
             content_hash=content_hash,
-        )  # fmt: skip
+        )
 
     def get(self, record_id: str) -> Record | None:
         """The record with this id, or None."""
@@ -221,12 +235,14 @@ class MemoryStore:
         filters = retrieval.Filters(since, until, sources, exclude_sensitivity)
         limit = retrieval.candidates(k)
         rankings: dict[str, list[str]] = {}
-        if mode in ("hybrid", "bm25"):
-            with self._lock:
+        if mode in ("hybrid", "vector") and query_vector is None:
+            query_vector = self._embedder.embed([query])[0]
+        with self._lock:
+            if mode in ("hybrid", "bm25"):
                 rankings["bm25"] = retrieval.bm25_ranking(self._db, self._cipher, query, filters, limit)
-        if mode in ("hybrid", "vector"):
-            vector = query_vector if query_vector is not None else self._embedder.embed([query])[0]
-            rankings["vector"] = retrieval.vector_ranking(self._vectors, vector, filters, limit)
+            if query_vector is not None and mode in ("hybrid", "vector"):
+                vectors = retrieval.vector_ranking(self._db, self._vectors, query_vector, filters, limit)
+                rankings["vector"] = vectors
         fused = retrieval.fuse(rankings)
         hits: list[SearchHit] = []
         for start in range(0, len(fused), max(k, 1)):  # windows, in case the index holds stale ids

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _WORD = re.compile(r"\w+")
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 
 STOPWORDS = frozenset(
     """a about above after again all am an and any are as at be because been before being below
@@ -14,7 +15,7 @@ STOPWORDS = frozenset(
     more most my myself no nor not of off on once only or other our ours ourselves out over own
     same she should so some such than that the their theirs them themselves then there these they
     this those through to too under until up very was we were what when where which while who whom
-    why will with would you your yours yourself yourselves""".split()
+    why will with would you your yours yourself yourselves much many also""".split()
 )
 
 
@@ -40,6 +41,6 @@ def stem(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """The normalised search terms of `text`, in order, repeats kept."""
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
-    return [stem(w) for w in words if w not in STOPWORDS]
+    """The normalised search terms of `text`, in order, repeats kept; single letters are dropped."""
+    text = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", text).lower())
+    return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS and not (len(w) == 1 and w.isalpha())]

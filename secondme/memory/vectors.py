@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from secondme.errors import StoreError
+
 COLLECTION = "records"
 Metadata = Mapping[str, str | float]
 
@@ -40,14 +42,16 @@ class VectorIndex:
         import chromadb
 
         parts = urlsplit(url)
-        return cls(
-            chromadb.HttpClient(
+        try:
+            client = chromadb.HttpClient(
                 host=parts.hostname or "localhost",
                 port=parts.port or (443 if parts.scheme == "https" else 8000),
                 ssl=parts.scheme == "https",
                 settings=_settings(),
             )
-        )
+            return cls(client)
+        except Exception as error:  # chromadb raises ValueError, httpx errors and more
+            raise StoreError(f"cannot use the chroma server at {url}: {error}") from error
 
     def _open(self) -> Any:
         return self._client.get_or_create_collection(
@@ -70,16 +74,30 @@ class VectorIndex:
         if ids:
             self._collection.delete(ids=list(ids))
 
-    def query(
-        self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float]]:
+    def query(self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """The `k` nearest ids with their cosine distances, nearest first, among entries matching `where`."""
         if k <= 0 or self.count() == 0:
             return []
         result = self._collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where or None, include=["distances"]
+            query_embeddings=np.asarray([vector], dtype=np.float32),
+            n_results=k,
+            where=where or None,
+            include=["distances"],
         )
         return list(zip(result["ids"][0], result["distances"][0], strict=True))
+
+    def nearest_among(self, vector: Sequence[float], ids: Sequence[str], k: int) -> list[str]:
+        """The `k` of `ids` nearest to `vector`, by exhaustive comparison; ids not indexed are left out."""
+        if not ids or k <= 0:
+            return []
+        found = self._collection.get(ids=list(ids), include=["embeddings"])
+        if not found["ids"]:
+            return []
+        matrix = np.asarray(found["embeddings"], dtype=np.float32)
+        query = np.asarray(vector, dtype=np.float32)
+        similarity = matrix @ query / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(query), 1e-12)
+        best = np.argsort(-similarity, kind="stable")[:k]
+        return [found["ids"][i] for i in best]
 
     def ids(self) -> set[str]:
         """Every id in the index."""

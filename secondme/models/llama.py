@@ -33,6 +33,20 @@ def _common_prefix(a: np.ndarray, b: Sequence[int]) -> int:
     return int(differ[0]) if len(differ) else n
 
 
+def _template_formatters(llama: Any, formatter: Any) -> tuple[Any, Any] | None:
+    """(without, with) generation prompt renderers of the GGUF's own chat template, as llama_cpp uses it."""
+    name = llama.chat_format or ""
+    template = llama.metadata.get("tokenizer." + name.replace(".default", ""))
+    if not (name.startswith("chat_template.") and template):
+        return None  # a built-in llama_cpp format: no disk prefix cache
+    eos, bos = llama.token_eos(), llama.token_bos()
+    tokens = {
+        "eos_token": llama._model.token_get_text(eos) if eos != -1 else "",
+        "bos_token": llama._model.token_get_text(bos) if bos != -1 else "",
+    }
+    return formatter(template, add_generation_prompt=False, **tokens), formatter(template, **tokens)
+
+
 class LlamaChatModel:
     """A local GGUF chat model; `stable_prefix` messages are cached across turns and processes."""
 
@@ -67,20 +81,7 @@ class LlamaChatModel:
             raise ModelError(f"could not load the model {path}: {error}") from None
         self._store = PrefixStore(state_dir) if state_dir is not None else None
         self._identity = f"{_file_identity(path)}:{llama_cpp.__version__}:{n_ctx}"
-        self._formatters: tuple[Any, Any] | None = None
-        fmt = self._llama.chat_format or ""
-        template = self._llama.metadata.get("tokenizer." + fmt.replace(".default", ""))
-        if fmt.startswith("chat_template.") and template:
-            model = self._llama._model
-            eos, bos = self._llama.token_eos(), self._llama.token_bos()
-            tokens = {
-                "eos_token": model.token_get_text(eos) if eos != -1 else "",
-                "bos_token": model.token_get_text(bos) if bos != -1 else "",
-            }
-            self._formatters = (
-                Jinja2ChatFormatter(template, add_generation_prompt=False, **tokens),
-                Jinja2ChatFormatter(template, add_generation_prompt=True, **tokens),
-            )
+        self._formatters = _template_formatters(self._llama, Jinja2ChatFormatter)
 
     def count_tokens(self, text: str) -> int:
         """How many tokens the model's tokenizer makes of text."""
@@ -96,7 +97,8 @@ class LlamaChatModel:
             return None
         prefix = self._render(self._formatters[0], messages[:n])
         full = self._render(self._formatters[1], messages)
-        return prefix if len(prefix) < len(full) and full[: len(prefix)] == prefix else None
+        fits = len(full) < self._llama.n_ctx()  # else create_chat_completion reports the overflow
+        return prefix if fits and len(prefix) < len(full) and full[: len(prefix)] == prefix else None
 
     def _prepare_prefix(self, messages: Sequence[ChatMessage], n: int) -> None:
         """Make the context hold the stable prefix: already there, restored from disk, or evaluated and saved."""
@@ -109,11 +111,16 @@ class LlamaChatModel:
             return
         key = prefix_key(self._identity, prefix)
         stored = self._store.load(key)
-        if stored is not None and np.array_equal(stored.tokens, prefix) and restore(llama, stored):
-            return
+        if stored is not None and np.array_equal(stored.tokens, prefix):
+            if restore(llama, stored):
+                return
+            common = 0  # a failed restore leaves the context reset
         llama.n_tokens = common  # eval() drops the KV cells past n_tokens first
         llama.eval(prefix[common:])
-        self._store.save(key, capture(llama))
+        try:
+            self._store.save(key, capture(llama))
+        except OSError:
+            pass  # the disk cache is an optimisation: a full or read-only disk must not stop the chat
 
     def _params(self, options: GenerationOptions) -> dict[str, Any]:
         return {
@@ -131,7 +138,7 @@ class LlamaChatModel:
         try:
             self._prepare_prefix(messages, options.stable_prefix)
             chunks = self._llama.create_chat_completion(messages=list(messages), stream=True, **self._params(options))
-        except ValueError as error:
+        except (ValueError, RuntimeError) as error:
             raise ModelError(f"{self.name}: {error}") from None
         try:
             for chunk in chunks:
@@ -155,7 +162,7 @@ class LlamaChatModel:
                 response_format={"type": "json_object", "schema": schema},
                 **self._params(options),
             )
-        except ValueError as error:
+        except (ValueError, RuntimeError) as error:
             raise ModelError(f"{self.name}: {error}") from None
         text = result["choices"][0]["message"]["content"] or ""
         try:
