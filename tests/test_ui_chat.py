@@ -46,3 +46,13 @@ def test_stop_ends_the_answer_early(qtbot):
     qtbot.waitUntil(lambda: window.worker is None, timeout=5000)
     assert window.status.text() == "Stopped"
     assert "w499" not in window.transcript.toPlainText()
+
+
+def test_qt_binding_keeps_none_alive(qapp):
+    """PySide6 6.12.0 under Python 3.11 decrefs None on each call returning it: the app aborts."""
+    import sys
+
+    before = sys.getrefcount(None)
+    for _ in range(20000):
+        qapp.processEvents()
+    assert sys.getrefcount(None) >= before - 100
