@@ -61,3 +61,10 @@ def test_closing_the_stream_stops_and_keeps_what_was_said():
     stream.close()
     assert reply.answer is not None and reply.answer.stopped and reply.answer.text == "one"
     assert memory.added[-1].text == "one"
+
+
+def test_questions_asked_in_chat_are_not_evidence_but_statements_are():
+    told = record("t1", "I have a hospital appointment tomorrow at 9.", kind="turn")
+    asked = record("t2", "Where do I climb?", kind="turn")
+    assistant, _, _ = make("ok", [asked, told, record("gym", "I climb at Blockhaus.")])
+    assert [h.record.id for h in assistant.recall("Where do I climb?")] == ["t1", "gym"]

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from secondme.assets import sample_notes_dir
 
+from secondme.assets import sample_notes_dir
 from secondme.cli import main
 
 NOTES = sample_notes_dir()

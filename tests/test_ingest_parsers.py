@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from secondme.assets import sample_notes_dir
 
 from ingest.detect import detect_format
 from ingest.items import ParseError
 from ingest.jsonl import parse_jsonl
 from ingest.notes import parse_note
+from secondme.assets import sample_notes_dir
 
 NOTES = sample_notes_dir()
 

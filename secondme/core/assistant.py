@@ -11,10 +11,11 @@ from typing import Protocol
 from secondme.core.citations import citations_for
 from secondme.core.prompt import Persona, build_messages
 from secondme.core.protocols import ChatMessage, ChatModel, GenerationOptions
-from secondme.core.types import Citation, NewRecord, SearchHit
+from secondme.core.types import Citation, NewRecord, Record, SearchHit
 
 CONVERSATION_SOURCE = "conversation"
 REPLY_KIND = "reply"
+TURN_KIND = "turn"
 
 
 class MemoryAccess(Protocol):
@@ -23,6 +24,14 @@ class MemoryAccess(Protocol):
     def search(self, query: str, k: int = 10) -> list[SearchHit]: ...
 
     def add(self, records: Sequence[NewRecord]) -> object: ...
+
+
+def is_evidence(record: Record) -> bool:
+    """SecondMe's own past replies are not evidence, and neither are the questions the owner asked
+    it (they crowd out the notes that answer them); what the owner told it in chat is."""
+    if record.kind == REPLY_KIND:
+        return False
+    return not (record.kind == TURN_KIND and record.text.rstrip().endswith("?"))
 
 
 @dataclass
@@ -97,14 +106,9 @@ class Assistant:
         self.clock = clock
 
     def recall(self, question: str) -> list[SearchHit]:
-        """The memories for a question. SecondMe's own past replies are not evidence, and neither is
-        an earlier asking of the same question."""
+        """The memories that may back an answer to `question`."""
         hits = self.memory.search(question, k=self.top_k * 2)
-        asked = " ".join(question.lower().split())
-        return [
-            h for h in hits
-            if h.record.kind != REPLY_KIND and " ".join(h.record.text.lower().split()) != asked
-        ][: self.top_k]
+        return [h for h in hits if is_evidence(h.record)][: self.top_k]
 
     def reply(self, conversation: Conversation, question: str) -> Reply:
         return Reply(self, conversation, question)
@@ -126,7 +130,7 @@ class Assistant:
         origin = f"conversation:{conversation.id}"
         owner = (self.persona.owner,) if self.persona.owner else ()
         turns = [
-            NewRecord(question, now, CONVERSATION_SOURCE, f"{origin}#{index - 1}", "turn", origin,
+            NewRecord(question, now, CONVERSATION_SOURCE, f"{origin}#{index - 1}", TURN_KIND, origin,
                       "Chat with SecondMe", owner),
         ]
         if answer.text:

@@ -24,13 +24,15 @@ class Persona:
 
     def system_prompt(self) -> str:
         who = self.owner or "the user"
+        # Plain numbered rules, no worked example: the 0.5B model copies an example's facts into
+        # its answers (measured with bench/answer_quality.py).
         lines = [
-            f"You are SecondMe, the private second self of {who}, running on {who}'s own computer "
-            "with their memories.",
-            f"Reply to {who} in full sentences, speaking to them as \"you\". Each sentence that uses a "
-            "memory ends with that memory's number in brackets, like this example:\n"
-            "Memories: [1] I park on level 3.\nMessage: Where do I park?\nAnswer: You park on level 3 [1].\n"
-            "If no memory answers the message, say you don't remember.",
+            f"You are SecondMe, {who}'s private memory assistant.\n"
+            "Rules:\n"
+            f"1. Answer {who}'s message with a full sentence that states the fact.\n"
+            "2. Take facts only from the numbered memories.\n"
+            "3. End the sentence with the memory number in square brackets.\n"
+            "4. If the memories do not say, answer: I do not remember that.",
         ]
         if self.about:
             lines.append(f"About {who}: {self.about}")
