@@ -1,27 +1,57 @@
-"""`secondme-app`: the desktop entry point. Loads the services, then opens the chat window."""
+"""`secondme-app`: the desktop entry point. Prepares the model off the Qt thread, then opens the chat."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 
 def main() -> int:
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
     from secondme.app import build
     from secondme.errors import SecondMeError
+    from secondme.progress import Progress
     from secondme.ui.chat_window import ChatWindow
+    from secondme.ui.tasks import StreamWorker, progress_stream
 
     app = QApplication(sys.argv)
     app.setApplicationName("SecondMe")
     try:
         services = build()
-        window = ChatWindow(services.assistant())
     except SecondMeError as error:
         QMessageBox.critical(None, "SecondMe", str(error))
         return 1
-    window.show()
+    dialog = QProgressDialog("Preparing the model…", "", 0, 0)
+    dialog.setCancelButton(None)
+    dialog.setWindowTitle("SecondMe")
+    dialog.show()
+    result: list[Any] = []
+    windows: list[ChatWindow] = []
+    worker = StreamWorker(lambda: progress_stream(services.assistant, result), lambda: result[-1])
+
+    def on_progress(event: Progress) -> None:
+        dialog.setLabelText(f"{event.stage}: {event.note or 'preparing'}")
+        dialog.setMaximum(100 if event.total else 0)
+        if event.total:
+            dialog.setValue(int(100 * event.done / event.total))
+
+    def on_ready(assistant: Any) -> None:
+        dialog.close()
+        windows.append(ChatWindow(assistant))
+        windows[0].show()
+
+    def on_failed(message: str) -> None:
+        dialog.close()
+        QMessageBox.critical(None, "SecondMe", message)
+        app.exit(1)
+
+    worker.item.connect(on_progress)
+    worker.finished.connect(on_ready)
+    worker.failed.connect(on_failed)
+    worker.start()
     code = app.exec()
+    worker.wait()
     services.close()
     return code
 

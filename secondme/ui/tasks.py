@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
+
+from secondme.progress import Progress, ProgressCallback
 
 
 class StreamWorker(QObject):
@@ -54,3 +57,25 @@ class StreamWorker(QObject):
             self.failed.emit(str(error))
         finally:
             self._thread.quit()
+
+
+def progress_stream(work: Callable[[ProgressCallback], Any], result: list[Any]) -> Iterator[Progress]:
+    """Run `work(progress)` on a helper thread and yield its progress events; its return value is
+    appended to `result` (its exception is raised here), so a StreamWorker can show a progress bar."""
+    events: queue.Queue[object] = queue.Queue()
+    done = object()
+
+    def run() -> None:
+        try:
+            result.append(work(events.put))
+        except BaseException as error:  # noqa: BLE001 - re-raised in the consuming thread
+            result.append(error)
+        finally:
+            events.put(done)
+
+    threading.Thread(target=run, daemon=True).start()
+    while (event := events.get()) is not done:
+        assert isinstance(event, Progress)
+        yield event
+    if isinstance(result[-1], BaseException):
+        raise result[-1]
