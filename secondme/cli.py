@@ -283,6 +283,10 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="ingest the sample notes and answer a question about them")
     p.set_defaults(func=cmd_demo)
+
+    from secondme.cli_memory import add_commands
+
+    add_commands(sub)
     return root
 
 

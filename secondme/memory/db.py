@@ -69,10 +69,34 @@ def _create_fts(db: sqlite3.Connection) -> None:
     )
 
 
+def _create_memory_links(db: sqlite3.Connection) -> None:
+    """Links from summaries to what they summarise, which records newer ones replaced, the owner's
+    standing instructions (encrypted) and the guests who may see private memories."""
+    db.execute(
+        """CREATE TABLE summary_links (
+            summary_id TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY (summary_id, record_id))"""
+    )
+    db.execute("CREATE INDEX summary_links_record ON summary_links (record_id)")
+    db.execute(
+        """CREATE TABLE supersessions (
+            record_id TEXT PRIMARY KEY, superseded_by TEXT NOT NULL, noted_at TEXT NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE instructions (
+            id TEXT PRIMARY KEY, payload BLOB NOT NULL, created_at TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1)"""
+    )
+    db.execute(
+        """CREATE TABLE guests (
+            name TEXT PRIMARY KEY, allow_private INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL)"""
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("create_records", _create_records),
     ("create_fts", _create_fts),
+    ("create_memory_links", _create_memory_links),
 ]
 
 
