@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 
 def add_commands(sub: Any) -> None:
     """Register this module's subcommands on the CLI's subparsers."""
-    del sub, argparse
