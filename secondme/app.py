@@ -12,7 +12,7 @@ from pathlib import Path
 
 from secondme import config as config_module
 from secondme.config import Config
-from secondme.core.assistant import Assistant
+from secondme.core.assistant import Assistant, Audience
 from secondme.core.prompt import Persona
 from secondme.core.protocols import ChatModel, Embedder, GenerationOptions
 from secondme.errors import ModelError
@@ -84,13 +84,23 @@ class Services:
             self._model = make_chat_model(self.config, self.data_dir, progress)
         return self._model
 
-    def assistant(self, progress: ProgressCallback = no_progress) -> Assistant:
+    def assistant(self, progress: ProgressCallback = no_progress, guest: str | None = None) -> Assistant:
+        """The chat engine for the owner, or for a guest in twin mode (`guest` = their name)."""
+        from functools import partial
+
+        from secondme.memory.standing import GuestList, InstructionBook, secret_guard
+
         owner = self.config.owner
         model = self.config.model
         options = GenerationOptions(max_tokens=model.max_tokens, temperature=model.temperature, seed=model.seed)
+        audience = Audience()
+        if guest:
+            allowed = GuestList(self.store).get(guest)
+            audience = Audience(allowed.name, allowed.allow_private)
         return Assistant(
             self.chat_model(progress), self.store, Persona(owner.name, owner.about), options,
-            top_k=self.config.memory.top_k,
+            top_k=self.config.memory.top_k, instructions=InstructionBook(self.store), audience=audience,
+            guard=partial(secret_guard, self.store, audience.hidden),
         )
 
     def close(self) -> None:

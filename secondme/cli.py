@@ -85,7 +85,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     services = _services()
     with _progress() as bar:
-        assistant = services.assistant(bar)
+        assistant = services.assistant(bar, guest=args.as_guest)
     if args.json:
         answer = assistant.ask(args.question)
         print(answer_json(answer), flush=True)
@@ -99,9 +99,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     services = _services()
     with _progress() as bar:
-        assistant = services.assistant(bar)
+        assistant = services.assistant(bar, guest=args.as_guest)
     conversation = Conversation()
-    out.print("[dim]SecondMe chat. Empty line or Ctrl-D to leave; Ctrl-C stops an answer.[/dim]")
+    who = f" with guest {args.as_guest} (twin mode)" if args.as_guest else ""
+    out.print(f"[dim]SecondMe chat{who}. Empty line or Ctrl-D to leave; Ctrl-C stops an answer.[/dim]")
     while True:
         try:
             question = input("you> ").strip()
@@ -226,6 +227,48 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guest(args: argparse.Namespace) -> int:
+    from secondme.memory.standing import GuestList
+
+    guests = GuestList(_services().store)
+    if args.action == "allow":
+        if not args.name:
+            raise SecondMeError("usage: secondme guest allow NAME [--private]")
+        guest = guests.allow(args.name, args.private)
+        private = "yes" if guest.allow_private else "no"
+        out.print(f"{guest.name} may talk to your SecondMe; private memories: {private}. "
+                  "Secret memories are never shared.")
+    elif args.action == "remove":
+        if not args.name or not guests.remove(args.name):
+            raise SecondMeError(f"no guest named {args.name!r}")
+        out.print(f"Removed {args.name}.")
+    else:
+        listed = guests.all()
+        for guest in listed:
+            out.print(f"{guest.name}: private memories {'allowed' if guest.allow_private else 'not allowed'}")
+        if not listed:
+            out.print("No guests yet: `secondme guest allow NAME [--private]`. "
+                      "Unlisted guests see normal memories only.")
+    return 0
+
+
+def cmd_instructions(args: argparse.Namespace) -> int:
+    from secondme.memory.standing import InstructionBook
+
+    book = InstructionBook(_services().store)
+    if args.action == "drop":
+        if not args.id or not book.drop(args.id):
+            raise SecondMeError(f"no standing instruction with id {args.id!r}")
+        out.print("Dropped.")
+        return 0
+    rules = book.active()
+    for rule in rules:
+        out.print(f"{rule.id}  {rule.text}", markup=False)
+    if not rules:
+        out.print("No standing instructions. Tell SecondMe in chat, e.g. \"don't use emoji\".")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from secondme.demo import run_demo
 
@@ -240,10 +283,23 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question from memory, with citations")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help='print {"answer", "citations": [...]}')
+    p.add_argument("--as-guest", metavar="NAME", help="answer as your twin to a guest (no secrets)")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("chat", help="talk with SecondMe (REPL)")
+    p = sub.add_parser("chat", help="talk with SecondMe (REPL); 'remember that…', 'forget…', 'don't…' work")
+    p.add_argument("--as-guest", metavar="NAME", help="let a guest talk to your twin (no secrets)")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("guest", help="who may talk to your twin, and whether they see private memories")
+    p.add_argument("action", choices=["list", "allow", "remove"], nargs="?", default="list")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--private", action="store_true", help="with allow: the guest may see private memories")
+    p.set_defaults(func=cmd_guest)
+
+    p = sub.add_parser("instructions", help="the standing instructions you gave in chat")
+    p.add_argument("action", choices=["list", "drop"], nargs="?", default="list")
+    p.add_argument("id", nargs="?")
+    p.set_defaults(func=cmd_instructions)
 
     p = sub.add_parser("remember", help="keep a piece of text as a memory")
     p.add_argument("text", nargs="+")

@@ -48,8 +48,14 @@ class ListMemory:
         self.records = records
         self.added: list[NewRecord] = []
 
-    def search(self, query: str, k: int = 10) -> list[SearchHit]:
-        return [SearchHit(r, 1.0 / (n + 1)) for n, r in enumerate(self.records[:k])]
+    def search(self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = ()) -> list[SearchHit]:
+        shown = [r for r in self.records if r.sensitivity not in exclude_sensitivity]
+        return [SearchHit(r, 1.0 / (n + 1)) for n, r in enumerate(shown[:k])]
+
+    def forget(self, record_id: str) -> bool:
+        before = len(self.records)
+        self.records = [r for r in self.records if r.id != record_id]
+        return len(self.records) < before
 
     def add(self, records: Sequence[NewRecord]) -> object:
         self.added.extend(records)

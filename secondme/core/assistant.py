@@ -1,29 +1,63 @@
-"""The chat engine: retrieve memories, stream an answer that cites them, save the exchange."""
+"""The chat engine: retrieve memories, stream an answer that cites them, save the exchange.
+
+It talks either to the owner or, in twin mode, to a guest: a guest's prompt never holds a
+secret memory, holds private ones only if the owner allowed it, and the finished answer passes
+a leak check before the guest sees it.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from secondme.core.citations import citations_for
+from secondme.core.commands import Command, parse_command
+from secondme.core.guard import SecretGuard
 from secondme.core.prompt import Persona, build_messages
 from secondme.core.protocols import ChatMessage, ChatModel, GenerationOptions
-from secondme.core.types import Citation, NewRecord, Record, SearchHit
+from secondme.core.types import Citation, NewRecord, Record, SearchHit, Sensitivity
 
 CONVERSATION_SOURCE = "conversation"
+GUEST_SOURCE = "guest"
 REPLY_KIND = "reply"
 TURN_KIND = "turn"
+ABOUT_ME_QUERY = "me my life family friends partner work job projects hobbies habits home"
+BLOCKED_ANSWER = "I'm sorry, that is something I can't share."
 
 
 class MemoryAccess(Protocol):
     """What the chat engine needs of the memory store."""
 
-    def search(self, query: str, k: int = 10) -> list[SearchHit]: ...
+    def search(self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = ()) -> list[SearchHit]: ...
 
     def add(self, records: Sequence[NewRecord]) -> object: ...
+
+    def forget(self, record_id: str) -> bool: ...
+
+
+class InstructionAccess(Protocol):
+    """The owner's standing instructions."""
+
+    def add(self, text: str) -> object: ...
+
+    def texts(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who is talking: the owner (guest None) or a guest, who may or may not see private memories."""
+
+    guest: str | None = None
+    allow_private: bool = False
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        if self.guest is None:
+            return ()
+        return (Sensitivity.SECRET,) if self.allow_private else (Sensitivity.SECRET, Sensitivity.PRIVATE)
 
 
 def is_evidence(record: Record) -> bool:
@@ -48,6 +82,7 @@ class Answer:
     citations: list[Citation]
     memories: list[SearchHit]
     stopped: bool = False
+    blocked: list[str] = field(default_factory=list)  # secret words a guest answer would have leaked
 
 
 class Reply:
@@ -61,17 +96,26 @@ class Reply:
         self._assistant = assistant
         self._conversation = conversation
         self.question = question
-        self.memories = assistant.recall(question)
+        self.command = parse_command(question) if assistant.audience.guest is None else None
+        query = ABOUT_ME_QUERY if self.command and self.command.kind == "about_me" else question
+        acting = self.command is not None and self.command.kind != "about_me"
+        self.memories = [] if acting else assistant.recall(query)
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
         assistant = self._assistant
-        messages = build_messages(
-            assistant.persona, self._conversation.turns, self.question, self.memories, assistant.clock()
-        )
+        if self.command is not None and self.command.kind != "about_me":
+            text, cited = assistant.carry_out(self.command)
+            self.memories = [SearchHit(r, 1.0) for r in cited]
+            yield text
+            self._finish(text, finished=True, keep=False)  # "forget X" must not itself be kept
+            return
+        if assistant.audience.guest is not None:
+            yield from self._guarded()
+            return
         pieces: list[str] = []
         finished = False
-        stream = assistant.model.stream(messages, assistant.options)
+        stream = assistant.model.stream(self._messages(), assistant.options)
         try:
             for piece in stream:
                 pieces.append(piece)
@@ -81,13 +125,31 @@ class Reply:
             close = getattr(stream, "close", None)
             if close:
                 close()
-            text = "".join(pieces).strip()
-            self.answer = Answer(text, citations_for(text, self.memories), self.memories, not finished)
-            assistant.remember_exchange(self._conversation, self.question, self.answer)
+            self._finish("".join(pieces).strip(), finished)
+
+    def _messages(self) -> list[ChatMessage]:
+        assistant = self._assistant
+        return build_messages(assistant.persona_now(), self._conversation.turns, self.question, self.memories,
+                              assistant.clock(), guest=assistant.audience.guest)
+
+    def _guarded(self) -> Iterator[str]:
+        """A guest's answer is checked whole before any of it is shown."""
+        assistant = self._assistant
+        text = "".join(assistant.model.stream(self._messages(), assistant.options)).strip()
+        leaked = assistant.guard().leaks(text)
+        if leaked:
+            text = BLOCKED_ANSWER
+        yield text
+        self._finish(text, True, leaked)
+
+    def _finish(self, text: str, finished: bool, blocked: list[str] | None = None, keep: bool = True) -> None:
+        citations = [] if blocked else citations_for(text, self.memories)
+        self.answer = Answer(text, citations, self.memories, not finished, blocked or [])
+        self._assistant.remember_exchange(self._conversation, self.question, self.answer, keep)
 
 
 class Assistant:
-    """Answers messages from memory, in the owner's service. Holds no global state."""
+    """Answers messages from memory, for the owner or a guest. Holds no global state."""
 
     def __init__(
         self,
@@ -97,17 +159,34 @@ class Assistant:
         options: GenerationOptions = GenerationOptions(),
         top_k: int = 6,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        instructions: InstructionAccess | None = None,
+        audience: Audience = Audience(),
+        guard: Callable[[], SecretGuard] | None = None,
     ) -> None:
         self.model = model
         self.memory = memory
         self.persona = persona
-        self.options = GenerationOptions(**{**options.__dict__, "stable_prefix": 1})
+        self.options = replace(options, stable_prefix=1)
         self.top_k = top_k
         self.clock = clock
+        self.instructions = instructions
+        self.audience = audience
+        self._guard_factory = guard
+        self._guard: SecretGuard | None = None
+
+    def guard(self) -> SecretGuard:
+        if self._guard is None:
+            self._guard = self._guard_factory() if self._guard_factory else SecretGuard((), lambda _: True)
+        return self._guard
+
+    def persona_now(self) -> Persona:
+        """The persona with the standing instructions as they are now."""
+        rules = tuple(self.instructions.texts()) if self.instructions else ()
+        return replace(self.persona, instructions=rules)
 
     def recall(self, question: str) -> list[SearchHit]:
-        """The memories that may back an answer to `question`."""
-        hits = self.memory.search(question, k=self.top_k * 2)
+        """The memories that may back an answer, among those this audience may see."""
+        hits = self.memory.search(question, k=self.top_k * 4, exclude_sensitivity=self.audience.hidden)
         return [h for h in hits if is_evidence(h.record)][: self.top_k]
 
     def reply(self, conversation: Conversation, question: str) -> Reply:
@@ -121,19 +200,29 @@ class Assistant:
         assert reply.answer is not None
         return reply.answer
 
-    def remember_exchange(self, conversation: Conversation, question: str, answer: Answer) -> None:
-        """Append the exchange to the conversation and keep both turns as memories."""
+    def carry_out(self, command: Command) -> tuple[str, list[Record]]:
+        """Do what an explicit memory command asks; the reply text and the records it concerns."""
+        from secondme.core.memory_commands import carry_out
+
+        return carry_out(self, command)
+
+    def remember_exchange(self, conversation: Conversation, question: str, answer: Answer, keep: bool = True) -> None:
+        """Append the exchange to the conversation and keep both turns as private memories."""
         now = self.clock()
         conversation.turns.append({"role": "user", "content": question})
         conversation.turns.append({"role": "assistant", "content": answer.text})
+        if not keep:
+            return
         index = len(conversation.turns)
-        origin = f"conversation:{conversation.id}"
-        owner = (self.persona.owner,) if self.persona.owner else ()
-        turns = [
-            NewRecord(question, now, CONVERSATION_SOURCE, f"{origin}#{index - 1}", TURN_KIND, origin,
-                      "Chat with SecondMe", owner),
-        ]
+        guest = self.audience.guest
+        origin = f"{'guest' if guest else 'conversation'}:{conversation.id}"
+        source = f"{GUEST_SOURCE}:{guest}" if guest else CONVERSATION_SOURCE
+        title = f"Chat with {guest}" if guest else "Chat with SecondMe"
+        speaker = (guest,) if guest else ((self.persona.owner,) if self.persona.owner else ())
+        private = Sensitivity.PRIVATE
+        turns = [NewRecord(question, now, source, f"{origin}#{index - 1}", TURN_KIND, origin, title, speaker,
+                           sensitivity=private)]
         if answer.text:
-            turns.append(NewRecord(answer.text, now, CONVERSATION_SOURCE, f"{origin}#{index}", REPLY_KIND,
-                                   origin, "Chat with SecondMe"))
+            turns.append(NewRecord(answer.text, now, source, f"{origin}#{index}", REPLY_KIND, origin, title,
+                                   sensitivity=private))
         self.memory.add(turns)

@@ -253,6 +253,21 @@ class MemoryStore:
                 break
         return hits[:k]
 
+    @property
+    def cipher(self) -> Cipher:
+        """The cipher of this store, for the small tables that live beside the records."""
+        return self._cipher
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """Rows of a read on the store's database, through its lock."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def write(self, sql: str, params: Sequence[object] = ()) -> int:
+        """One write statement in its own transaction; the number of rows changed."""
+        with self._transaction():
+            return self._db.execute(sql, params).rowcount
+
     def close(self) -> None:
         """Close the database (checkpointing its write-ahead log)."""
         with self._lock:

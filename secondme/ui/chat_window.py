@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
@@ -74,8 +76,13 @@ class ChatWindow(QMainWindow):
         self.status.setText("Thinking…")
         self.send.setEnabled(False)
         self.stop.setEnabled(True)
-        reply: Reply = self.assistant.reply(self.conversation, question)
-        self.worker = StreamWorker(lambda: iter(reply), lambda: reply.answer)
+        replies: list[Reply] = []
+
+        def start() -> Iterator[str]:  # retrieval runs here, off the Qt thread, too
+            replies.append(self.assistant.reply(self.conversation, question))
+            return iter(replies[0])
+
+        self.worker = StreamWorker(start, lambda: replies[0].answer if replies else None)
         self.worker.item.connect(self._piece)
         self.worker.finished.connect(self._done)
         self.worker.failed.connect(self._failed)
