@@ -48,7 +48,8 @@ def _origin_label(record) -> str:  # noqa: ANN001
 
 def print_citations(answer: Answer) -> None:
     if not answer.citations:
-        out.print("[dim](no memories cited)[/dim]")
+        if answer.memories:  # a carried-out command ("remember that…") has nothing to cite
+            out.print("[dim](no memories cited)[/dim]")
         return
     heading = "Sources (inferred: the answer has no markers)" if answer.citations[0].inferred else "Sources"
     out.print(f"\n[bold]{heading}[/bold]")
