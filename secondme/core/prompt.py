@@ -62,17 +62,24 @@ class Persona:
         return "\n\n".join(lines)
 
 
-def memory_line(number: int, hit: SearchHit) -> str:
+def memory_line(number: int, hit: SearchHit, numbers: dict[str, int]) -> str:
+    """One memory as the model sees it: number, date, kind and label, text, and whether it is outdated."""
     record = hit.record
     label = record.title or record.source
     when = record.time.astimezone().strftime("%Y-%m-%d")
     text = " ".join(record.text.split())
-    return f"[{number}] ({when}, {record.kind}: {label}) {text}"
+    kind = {"segment": "summary", "topic": "topic summary"}.get(hit.level, record.kind)
+    line = f"[{number}] ({when}, {kind}: {label}) {text}"
+    if hit.superseded_by:
+        newer = numbers.get(hit.superseded_by)
+        line += f" (OUTDATED: replaced by [{newer}])" if newer else " (OUTDATED: replaced by a newer memory)"
+    return line
 
 
 def turn_message(question: str, memories: Sequence[SearchHit], now: datetime) -> ChatMessage:
     """The last user message: today's date, the retrieved memories, then the question."""
-    shown = "\n".join(memory_line(n, hit) for n, hit in enumerate(memories, start=1))
+    numbers = {hit.record.id: n for n, hit in enumerate(memories, start=1)}
+    shown = "\n".join(memory_line(n, hit, numbers) for n, hit in enumerate(memories, start=1))
     body = (
         f"Today is {now.astimezone().strftime('%A %d %B %Y')}.\n"
         f"Memories:\n{shown or '(none found)'}\n\n"

@@ -47,6 +47,8 @@ class SearchHit:
     record: Record
     score: float
     ranks: dict[str, int] = field(default_factory=dict)
+    level: str = "raw"  # "raw", "segment" (a window summary) or "topic"
+    superseded_by: str | None = None  # the id of the newer record that replaced this one
 
 
 @dataclass(frozen=True)

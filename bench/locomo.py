@@ -1,0 +1,208 @@
+"""Benchmark: recall of LoCoMo evidence turns by BM25, vectors, hybrid search and the retrieval pipeline.
+
+Each conversation goes into its own memory (real SQLite, chromadb and MiniLM), one record a turn.
+For every question of categories 1-4 with evidence, each mode's top 10 is checked: an item hits
+when it is an evidence turn or a summary linked (through summary_links) to one. Recall@k is the
+share of a question's evidence turns hit in the top k, averaged over questions.
+Run: python bench/locomo.py [--quick] [--conversations N] [--with-summaries [--model small]].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from secondme.core.types import NewRecord
+from secondme.memory.crypto import Cipher
+from secondme.memory.retrieval import Memory, Retriever, level_of
+from secondme.memory.store import MemoryStore
+from secondme.models.embedder import MiniLMEmbedder
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+MODES = ("bm25", "vector", "hybrid", "pipeline")
+K = 10
+_EVIDENCE = re.compile(r"D:?(\d+):0*(\d+)")  # also reads the data's slips "D:11:26" and "D30:05"
+
+
+def session_time(text: str) -> datetime:
+    """ "1:56 pm on 8 May, 2023" as a UTC time."""
+    return datetime.strptime(text, "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+
+
+def turns(sample: dict) -> list[NewRecord]:
+    """One record a turn, "Speaker: text", a few seconds apart within a session to keep their order."""
+    conversation = sample["conversation"]
+    sessions = sorted(int(key.split("_")[1]) for key in conversation if re.fullmatch(r"session_\d+", key))
+    records = []
+    for n in sessions:
+        start = session_time(conversation[f"session_{n}_date_time"])
+        for i, turn in enumerate(conversation[f"session_{n}"]):
+            records.append(
+                NewRecord(
+                    text=f"{turn['speaker']}: {turn['text']}",
+                    time=start + timedelta(seconds=10 * i),
+                    source="locomo",
+                    source_id=turn["dia_id"],
+                    kind="message",
+                    origin=f"locomo:{sample['sample_id']}:session_{n}",
+                )
+            )
+    return records
+
+
+def evidence_ids(question: dict, record_of: dict[str, str]) -> set[str]:
+    """The record ids of a question's evidence turns (ids the data does not hold are dropped)."""
+    dia_ids = {f"D{a}:{b}" for a, b in _EVIDENCE.findall(" ".join(question.get("evidence", [])))}
+    return {record_of[d] for d in dia_ids if d in record_of}
+
+
+def summariser(model_name: str) -> Callable[[MemoryStore], None] | None:
+    """A function that stores segment and topic summaries with the consolidation helper's Consolidator
+    and the built-in model `model_name`, or None (said on stdout) where consolidation is not there."""
+    try:
+        from secondme.memory.consolidation import Consolidator
+    except ImportError as error:
+        print(f"summaries: skipped ({error})")
+        return None
+    from secondme.models.bundled import ensure_model
+    from secondme.models.llama import LlamaChatModel
+
+    cache = Path(os.environ.get("SECONDME_TEST_CACHE", Path.home() / ".cache" / "secondme-tests")) / "models"
+    model = LlamaChatModel(ensure_model(model_name, cache), n_ctx=4096, n_threads=os.cpu_count() or 2)
+
+    def summarise(store: MemoryStore) -> None:
+        report = Consolidator(store, model).run()
+        print(
+            f"  {report.segments} segments, {report.topics} topic rewrites, {report.failures} failures "
+            f"in {report.seconds:.0f} s"
+        )
+
+    return summarise
+
+
+class Evaluator:
+    """One conversation's memory, searched in every mode; items are mapped to the turns they cover."""
+
+    def __init__(self, store: MemoryStore, people: Sequence[str], now: datetime) -> None:
+        self.store = store
+        self.retriever = Retriever(store, known_people=people)
+        self.now = now
+        self._covers: dict[str, set[str]] = {}
+
+    def ranking(self, mode: str, question: str) -> list[Memory]:
+        if mode == "pipeline":
+            return self.retriever.retrieve(question, K, now=self.now)
+        return [Memory(hit, level_of(hit.record)) for hit in self.store.search(question, K, mode=mode)]
+
+    def covers(self, memory: Memory) -> set[str]:
+        """The raw record ids an item stands for: itself, or what a summary links to."""
+        record_id = memory.hit.record.id
+        if record_id not in self._covers:
+            self._covers[record_id] = {record.id for record in self.retriever.expand(memory)}
+        return self._covers[record_id]
+
+    def score(self, ranking: list[Memory], evidence: set[str]) -> Score:
+        """Recall@5 and @10 in percent, and how many turns the top 10 stand for (10 without summaries)."""
+        top5, top10 = (set().union(*(self.covers(memory) for memory in ranking[:k])) for k in (5, K))
+        return 100 * len(top5 & evidence) / len(evidence), 100 * len(top10 & evidence) / len(evidence), len(top10)
+
+
+Score = tuple[float, float, float]
+Scores = dict[str, dict[int, list[Score]]]  # mode -> category -> a Score per question
+
+
+def run_conversation(
+    sample: dict,
+    embedder: MiniLMEmbedder,
+    scores: Scores,
+    latency: dict[str, list[float]],
+    summarise: Callable[[MemoryStore], None] | None,
+) -> None:
+    records = turns(sample)
+    with tempfile.TemporaryDirectory(prefix="secondme-locomo-") as folder:
+        store = MemoryStore(Path(folder), Cipher(bytes(32)), embedder)
+        began = time.perf_counter()
+        store.add(records)
+        print(f"{sample['sample_id']}: {len(records)} turns stored in {time.perf_counter() - began:.1f} s")
+        if summarise is not None:
+            summarise(store)
+        record_of = dict(store.query("SELECT source_id, id FROM records WHERE source = 'locomo'"))
+        conversation = sample["conversation"]
+        people = [conversation["speaker_a"], conversation["speaker_b"]]
+        evaluator = Evaluator(store, people, max(r.time for r in records))
+        for question in sample["qa"]:
+            evidence = evidence_ids(question, record_of)
+            if question["category"] not in CATEGORIES or not evidence:
+                continue
+            for mode in MODES:
+                began = time.perf_counter()
+                ranking = evaluator.ranking(mode, question["question"])
+                latency[mode].append(time.perf_counter() - began)
+                scores[mode].setdefault(question["category"], []).append(evaluator.score(ranking, evidence))
+        store.close()
+
+
+def mean(rows: list[Score], index: int) -> float:
+    return round(statistics.fmean(row[index] for row in rows), 1) if rows else 0.0
+
+
+def quantile_ms(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+def report(scores: Scores, latency: dict[str, list[float]]) -> dict[str, object]:
+    """Print recall by category and latency by mode; the headline figures."""
+    print(f"\n{'category':<16}{'n':>5}" + "".join(f"{mode + ' R@5/R@10':>22}" for mode in MODES))
+    rows: list[tuple[str, Callable[[str], list[Score]]]] = [
+        (f"{c} {name}", lambda mode, c=c: scores[mode].get(c, [])) for c, name in CATEGORIES.items()
+    ]
+    rows.append(("overall 1-4", lambda mode: [p for c in CATEGORIES for p in scores[mode].get(c, [])]))
+    for label, pairs_of in rows:
+        cells = "".join(f"{mean(pairs_of(m), 0):>14.1f} /{mean(pairs_of(m), 1):>5.1f}" for m in MODES)
+        print(f"{label:<16}{len(pairs_of(MODES[0])):>5}{cells}")
+    overall = {mode: [p for c in CATEGORIES for p in scores[mode].get(c, [])] for mode in MODES}
+    print("\nlatency (query embedding included); turns the top 10 stand for (summaries count what they cover)")
+    for mode in MODES:
+        p50, p95 = quantile_ms(latency[mode], 0.5), quantile_ms(latency[mode], 0.95)
+        print(f"  {mode:<10} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  turns {mean(overall[mode], 2):7.1f}")
+    return {
+        "questions": len(overall["bm25"]),
+        "recall_at_5": {mode: mean(overall[mode], 0) for mode in MODES},
+        "recall_at_10": {mode: mean(overall[mode], 1) for mode in MODES},
+        "turns_in_top10": {mode: mean(overall[mode], 2) for mode in MODES},
+        "p95_ms": {mode: quantile_ms(latency[mode], 0.95) for mode in MODES},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=10, help="how many conversations (default all 10)")
+    parser.add_argument("--quick", action="store_true", help="2 conversations")
+    parser.add_argument("--with-summaries", action="store_true", help="store segment and topic summaries first")
+    parser.add_argument("--model", default="small", help="the built-in model that writes summaries")
+    args = parser.parse_args()
+    samples = json.loads(DATA.read_text())[: 2 if args.quick else args.conversations]
+    embedder = MiniLMEmbedder()
+    scores: Scores = {mode: {} for mode in MODES}
+    latency: dict[str, list[float]] = {mode: [] for mode in MODES}
+    summarise = summariser(args.model) if args.with_summaries else None
+    for sample in samples:
+        run_conversation(sample, embedder, scores, latency, summarise)
+    headline = report(scores, latency)
+    print(
+        json.dumps({"bench": "locomo", "conversations": len(samples), "summaries": summarise is not None, **headline})
+    )
+
+
+if __name__ == "__main__":
+    main()

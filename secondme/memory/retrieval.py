@@ -1,0 +1,165 @@
+"""The retrieval pipeline: understand the question, search records and summaries, rank them as one list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from secondme.core.types import Record, SearchHit
+from secondme.memory.query import QueryPlan, understand
+from secondme.memory.store import MemoryStore
+
+Level = Literal["raw", "segment", "topic"]
+SUMMARY_KINDS: dict[str, Level] = {"segment": "segment", "topic": "topic"}
+_CHAIN_MAX = 8  # links of a chain of replacements followed, a bound on the reads of one question
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """The ranking's knobs: a score is the search's fused score times the level's weight, a recency
+    factor (1 + recency_weight at age 0, halving every half-life) and a name factor (1 + name_bonus
+    times the share of the question's people and places found in the memory's people and place
+    fields: a mention in its text already counts in keyword search); a replaced fact's score
+    is multiplied by superseded_factor. While the question names a time, summaries weigh
+    filtered_summary_weight at the most, so that the raw records of that time come first."""
+
+    raw_weight: float = 1.0
+    segment_weight: float = 1.15
+    topic_weight: float = 1.3
+    filtered_summary_weight: float = 0.9
+    recency_weight: float = 0.1
+    recency_half_life_days: float = 30.0
+    name_bonus: float = 0.2
+    superseded_factor: float = 0.5
+    candidates: int = 40
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A retrieved memory: the search hit, its level, whether a newer record replaced it (and which)."""
+
+    hit: SearchHit
+    level: Level
+    outdated: bool = False
+    superseded_by: str | None = None
+    score: float = 0.0
+
+    @property
+    def record(self) -> Record:
+        return self.hit.record
+
+
+def level_of(record: Record) -> Level:
+    """ "segment" or "topic" for a summary, "raw" for anything else."""
+    return SUMMARY_KINDS.get(record.kind, "raw")
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+class Retriever:
+    """Memories for a question, ranked over raw records, segment summaries and topic summaries at once."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        config: RetrievalConfig = RetrievalConfig(),
+        *,
+        known_people: Iterable[str] = (),
+        known_places: Iterable[str] = (),
+    ) -> None:
+        self._store = store
+        self.config = config
+        self._people = tuple(known_people)
+        self._places = tuple(known_places)
+
+    def retrieve(
+        self, query: str, k: int = 8, *, now: datetime, exclude_sensitivity: Sequence[str] = ()
+    ) -> list[Memory]:
+        """The `k` best memories for `query` asked at `now` (which resolves "last weekend" and the like)."""
+        plan = understand(query, now, self._people, self._places)
+        hits = self._store.search(
+            plan.search_text,
+            max(self.config.candidates, 3 * k),
+            since=plan.since,
+            until=plan.until,
+            exclude_sensitivity=exclude_sensitivity,
+        )
+        scores = {hit.record.id: self._score(hit.record, hit.score, plan, now) for hit in hits}
+        found = {hit.record.id: hit for hit in hits}
+        replaced = self._replacements(found, plan, exclude_sensitivity)
+        for old, new in replaced.items():  # in the order found, so a chain passes its score along
+            if new in found:  # (a replacement the question may not see is left out)
+                scores[new] = max(scores.get(new, 0.0), scores[old])
+        for old in replaced:
+            scores[old] *= self.config.superseded_factor
+        ranked = sorted(scores, key=lambda record_id: (-scores[record_id], -found[record_id].record.time.timestamp()))
+        return [
+            Memory(found[i], level_of(found[i].record), i in replaced, replaced.get(i), scores[i]) for i in ranked[:k]
+        ]
+
+    def _score(self, record: Record, fused: float, plan: QueryPlan, now: datetime) -> float:
+        config = self.config
+        level = level_of(record)
+        weight = {"raw": config.raw_weight, "segment": config.segment_weight, "topic": config.topic_weight}[level]
+        if level != "raw" and (plan.since or plan.until):
+            weight = min(weight, config.filtered_summary_weight)
+        age_days = max((now - record.time).total_seconds(), 0.0) / 86400
+        factor = weight * (1 + config.recency_weight * 0.5 ** (age_days / config.recency_half_life_days))
+        names = plan.people + plan.places
+        if names:
+            tagged = {name.lower() for name in (*record.people, record.place)}
+            factor *= 1 + config.name_bonus * sum(name.lower() in tagged for name in names) / len(names)
+        return fused * factor
+
+    def _replacements(
+        self, found: dict[str, SearchHit], plan: QueryPlan, exclude_sensitivity: Sequence[str]
+    ) -> dict[str, str]:
+        """{replaced id: replacing id} for the candidates and their replacements, in chain order.
+        Replacements not among the candidates are added to `found` when the question's time
+        window and sensitivity allow them; the others still mark what they replace as outdated."""
+        replaced: dict[str, str] = {}
+        pending = list(found)
+        for _ in range(_CHAIN_MAX):
+            if not pending:
+                break
+            rows = self._store.query(
+                f"SELECT record_id, superseded_by FROM supersessions WHERE record_id IN ({_marks(pending)})", pending
+            )
+            fresh = [new for old, new in rows if new not in found]
+            pending = []
+            for record in self._store.records(list(dict.fromkeys(fresh))):
+                if str(record.sensitivity) not in exclude_sensitivity and _in_window(record, plan):
+                    found[record.id] = SearchHit(record, 0.0)
+                    pending.append(record.id)
+            replaced |= {old: new for old, new in rows if old not in replaced}
+        return replaced
+
+    def expand(self, memory: Memory, exclude_sensitivity: Sequence[str] = ()) -> list[Record]:
+        """The raw records a summary stands for (following topic -> segment -> record links),
+        oldest first; a raw memory expands to its own record."""
+        if memory.level == "raw":
+            return [memory.record]
+        seen = {memory.record.id}
+        frontier = [memory.record.id]
+        linked: list[str] = []
+        while frontier:
+            rows = self._store.query(
+                f"SELECT record_id FROM summary_links WHERE summary_id IN ({_marks(frontier)})", frontier
+            )
+            frontier = [record_id for (record_id,) in rows if record_id not in seen]
+            seen.update(frontier)
+            linked += frontier
+        records = [
+            record
+            for record in self._store.records(linked)
+            if level_of(record) == "raw" and str(record.sensitivity) not in exclude_sensitivity
+        ]
+        return sorted(records, key=lambda record: record.time)
+
+
+def _in_window(record: Record, plan: QueryPlan) -> bool:
+    return (plan.since is None or record.time >= plan.since) and (plan.until is None or record.time <= plan.until)
