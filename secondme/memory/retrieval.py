@@ -29,6 +29,8 @@ class RetrievalConfig:
     segment_weight: float = 1.15
     topic_weight: float = 1.3
     filtered_summary_weight: float = 0.9
+    window_boost: float = 1.5  # for records inside a named date that does not look back from now
+    window_only_factor: float = 0.5  # for records found only by the search limited to that date
     recency_weight: float = 0.1
     recency_half_life_days: float = 30.0
     name_bonus: float = 0.2
@@ -81,15 +83,21 @@ class Retriever:
     ) -> list[Memory]:
         """The `k` best memories for `query` asked at `now` (which resolves "last weekend" and the like)."""
         plan = understand(query, now, self._people, self._places)
-        hits = self._store.search(
-            plan.search_text,
-            max(self.config.candidates, 3 * k),
-            since=plan.since,
-            until=plan.until,
-            exclude_sensitivity=exclude_sensitivity,
+        limit = max(self.config.candidates, 3 * k)
+        windowed = self._store.search(
+            plan.search_text, limit, since=plan.since, until=plan.until, exclude_sensitivity=exclude_sensitivity
         )
-        scores = {hit.record.id: self._score(hit.record, hit.score, plan, now) for hit in hits}
-        found = {hit.record.id: hit for hit in hits}
+        found = {hit.record.id: hit for hit in windowed}
+        scores = {hit.record.id: self._score(hit.record, hit.score, plan, now) for hit in windowed}
+        if (plan.since or plan.until) and not _looks_back(plan):
+            # "in May", "on 3 May" may name when a planned thing happens, not when it was written
+            # down: the whole memory is ranked, records of that time get a boost.
+            boost = self.config.window_boost
+            scores = {i: s * self.config.window_only_factor for i, s in scores.items()}
+            for hit in self._store.search(plan.search_text, limit, exclude_sensitivity=exclude_sensitivity):
+                found[hit.record.id] = hit
+                score = self._score(hit.record, hit.score, plan, now) * (boost if _in_window(hit.record, plan) else 1)
+                scores[hit.record.id] = max(scores.get(hit.record.id, 0.0), score)
         replaced = self._replacements(found, plan, exclude_sensitivity)
         for old, new in replaced.items():  # in the order found, so a chain passes its score along
             if new in found:  # (a replacement the question may not see is left out)
@@ -159,6 +167,18 @@ class Retriever:
             if level_of(record) == "raw" and str(record.sensitivity) not in exclude_sensitivity
         ]
         return sorted(records, key=lambda record: record.time)
+
+
+_LOOKING_BACK = ("yesterday", "last", "ago", "this", "today", "tonight", "earlier")
+
+
+def _looks_back(plan: QueryPlan) -> bool:
+    """Whether the time phrase names a stretch of the past relative to now ("last weekend",
+    "yesterday", "3 days ago"): then only records of that time answer it."""
+    phrase = plan.text.lower()
+    for word in plan.search_text.lower().split():
+        phrase = phrase.replace(word, " ", 1)
+    return any(word in phrase.split() for word in _LOOKING_BACK)
 
 
 def _in_window(record: Record, plan: QueryPlan) -> bool:
