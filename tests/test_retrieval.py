@@ -142,7 +142,7 @@ def test_a_topic_summary_ranks_above_its_records_and_expands_to_them(store: Memo
 
 def test_a_named_month_boosts_that_time_but_keeps_plans_written_earlier(store: MemoryStore) -> None:
     """"in May" may be when a planned trip happens, not when the note about it was written."""
-    [plan] = add(store, [("Booked the flights to Lisbon with Ines for 12 to 16 May", at(3, 28))])
+    [plan] = add(store, [("Booked it: flying to Lisbon with Ines from 12 to 16 May", at(3, 28))])
     [diary] = add(store, [("Lazy Saturday in the botanical garden", at(5, 3))], source="journal")
     ranked = [m.record.id for m in Retriever(store).retrieve("Where am I flying in May?", 2, now=NOW)]
     assert ranked == [plan, diary]
