@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from secondme import config as config_module
@@ -16,6 +17,7 @@ from secondme.core.assistant import Assistant, Audience
 from secondme.core.prompt import Persona
 from secondme.core.protocols import ChatModel, Embedder, GenerationOptions
 from secondme.errors import ModelError
+from secondme.memory.consolidation import Consolidator
 from secondme.memory.crypto import Cipher
 from secondme.memory.keys import KeyInfo, load_or_create_key
 from secondme.memory.store import MemoryStore
@@ -88,6 +90,8 @@ class Services:
         """The chat engine for the owner, or for a guest in twin mode (`guest` = their name)."""
         from functools import partial
 
+        from secondme.memory.recall import RecallingStore
+        from secondme.memory.retrieval import Retriever
         from secondme.memory.standing import GuestList, InstructionBook, secret_guard
 
         owner = self.config.owner
@@ -97,11 +101,18 @@ class Services:
         if guest:
             allowed = GuestList(self.store).get(guest)
             audience = Audience(allowed.name, allowed.allow_private)
+        recall = RecallingStore(self.store, Retriever(self.store, known_people=[owner.name] if owner.name else []),
+                                lambda: datetime.now(UTC))
         return Assistant(
-            self.chat_model(progress), self.store, Persona(owner.name, owner.about), options,
+            self.chat_model(progress), recall, Persona(owner.name, owner.about), options,
             top_k=self.config.memory.top_k, instructions=InstructionBook(self.store), audience=audience,
             guard=partial(secret_guard, self.store, audience.hidden),
         )
+
+    def consolidator(self, progress: ProgressCallback = no_progress) -> Consolidator:
+        """Consolidation of memory (segments, topics, profile) on the chat model."""
+        options = GenerationOptions(max_tokens=400, seed=self.config.model.seed)
+        return Consolidator(self.store, self.chat_model(progress), progress, options)
 
     def close(self) -> None:
         self.store.close()

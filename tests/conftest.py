@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display on CI machines
 
 
 class NetworkRefused(OSError):

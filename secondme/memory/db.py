@@ -92,11 +92,29 @@ def _create_memory_links(db: sqlite3.Connection) -> None:
     )
 
 
+def _create_consolidation(db: sqlite3.Connection) -> None:
+    """The profile's statements (text encrypted, `text_hash` keyed so a deleted one is not re-added)
+    and the queue of consolidation steps whose model output failed, kept for a later retry."""
+    db.execute(
+        """CREATE TABLE profile_statements (
+            id TEXT PRIMARY KEY, section TEXT NOT NULL, payload BLOB NOT NULL, text_hash TEXT NOT NULL UNIQUE,
+            sensitivity TEXT NOT NULL DEFAULT 'normal', pinned INTEGER NOT NULL DEFAULT 0,
+            user_edited INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
+            sources TEXT NOT NULL DEFAULT '[]', updated_at TEXT NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE consolidation_failures (
+            step TEXT NOT NULL, record_ids TEXT NOT NULL, error TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 1, failed_at TEXT NOT NULL, PRIMARY KEY (step, record_ids))"""
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("create_records", _create_records),
     ("create_fts", _create_fts),
     ("create_memory_links", _create_memory_links),
+    ("create_consolidation", _create_consolidation),
 ]
 
 

@@ -141,18 +141,34 @@ class MemoryStore:
         stored ones not among them and insert the new ones; unchanged records keep their ids."""
         if any(r.origin not in ("", origin) for r in records):
             raise StoreError(f"replace_origin({origin!r}) was given records of another origin")
-        records = [replace(r, origin=origin) for r in records]
-        keep = {(r.source_id, self.content_hash(r)) for r in records}
         with self._transaction():
-            rows = self._db.execute(
-                "SELECT id, source_id, content_hash FROM records WHERE origin = ?", (origin,)
-            ).fetchall()
-            gone = [i for i, source_id, digest in rows if (source_id, digest) not in keep]
-            self._db.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in gone])
-            added, skipped = self._insert(records)
+            added, skipped, gone = self._replace(origin, records)
         self._vectors.delete(gone)
         self._embed_pending(progress, 64)
         return AddResult(added=added, skipped=skipped, removed=len(gone))
+
+    def _replace(self, origin: str, records: Sequence[NewRecord]) -> tuple[list[str], int, list[str]]:
+        """Inside the caller's transaction, make `origin` hold exactly `records`: (added, skipped, removed ids)."""
+        records = [replace(r, origin=origin) for r in records]
+        keep = {(r.source_id, self.content_hash(r)) for r in records}
+        rows = self._db.execute(
+            "SELECT id, source_id, content_hash FROM records WHERE origin = ?", (origin,)
+        ).fetchall()
+        gone = [i for i, source_id, digest in rows if (source_id, digest) not in keep]
+        self._db.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in gone])
+        added, skipped = self._insert(records)
+        return added, skipped, gone
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Several writes in one transaction (all or nothing); new records are embedded after the commit.
+
+        Inside the block use only the Batch: the store's own methods would wait on its lock."""
+        writes = Batch(self)
+        with self._transaction():
+            yield writes
+        self._vectors.delete(writes.removed)
+        self._embed_pending(no_progress, 64)
 
     def _record(self, row: tuple) -> Record:
         record_id, source, source_id, origin, kind, content_hash, time, sensitivity, payload = row
@@ -272,3 +288,28 @@ class MemoryStore:
         """Close the database (checkpointing its write-ahead log)."""
         with self._lock:
             self._db.close()
+
+
+class Batch:
+    """The writes of one MemoryStore.batch() transaction: records and the rows of the tables beside them."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.removed: list[str] = []
+
+    def add(self, records: Sequence[NewRecord]) -> list[str]:
+        """Insert records not stored yet; their new ids."""
+        return self._store._insert(records)[0]
+
+    def replace_origin(self, origin: str, records: Sequence[NewRecord]) -> list[str]:
+        """Make `origin` hold exactly `records`; the ids it holds afterwards, oldest first."""
+        self.removed += self._store._replace(origin, records)[2]
+        return [i for (i,) in self.rows("SELECT id FROM records WHERE origin = ? ORDER BY rowid", (origin,))]
+
+    def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """Rows of a read inside the transaction."""
+        return self._store._db.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """One write statement; the number of rows changed."""
+        return self._store._db.execute(sql, params).rowcount

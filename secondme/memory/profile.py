@@ -1,0 +1,207 @@
+"""The owner's profile: short statements by section, updated by consolidation and ruled by the owner's edits."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from secondme.core.protocols import ChatMessage
+from secondme.core.types import Sensitivity
+from secondme.errors import SecondMeError
+from secondme.memory.segments import highest
+
+if TYPE_CHECKING:
+    from secondme.memory.store import Batch, MemoryStore
+
+SECTIONS = ("basics", "people", "places", "interests", "habits", "preferences", "personality", "projects")
+SHOWN = 40
+_COLUMNS = "id, section, payload, sensitivity, pinned, user_edited, deleted, sources, updated_at"
+_SYSTEM = (
+    "You keep a profile of the user: short standalone statements about the user, in sections ("
+    + ", ".join(SECTIONS) + "). From the new summary, propose statements that are new, or that correct a "
+    "statement of the profile (then put its id in replaces, else an empty string). Only lasting facts about "
+    "the user; propose nothing when the summary has none."
+)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One line of the profile; `sources` are the ids of the summaries it came from."""
+
+    id: str
+    section: str
+    text: str
+    sensitivity: Sensitivity
+    pinned: bool
+    user_edited: bool
+    deleted: bool
+    sources: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A statement the model proposes, maybe replacing an earlier one."""
+
+    section: str
+    text: str
+    replaces: str = ""
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Profile:
+    """The statements table. The owner's edits, pins and deletions always win over consolidation."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def _hash(self, text: str) -> str:
+        return self._store.cipher.keyed_hash("profile:" + _clean(text).lower().rstrip("."))
+
+    def _statement(self, row: tuple) -> Statement:
+        sid, section, payload, sensitivity, pinned, edited, deleted, sources, updated = row
+        return Statement(sid, section, self._store.cipher.decrypt(payload), Sensitivity(sensitivity), bool(pinned),
+                         bool(edited), bool(deleted), tuple(json.loads(sources)), datetime.fromisoformat(updated))
+
+    def statements(self, include_deleted: bool = False) -> list[Statement]:
+        """The statements in section order, first written first within a section."""
+        rows = self._store.query(f"SELECT {_COLUMNS} FROM profile_statements ORDER BY rowid")
+        found = [self._statement(row) for row in rows if include_deleted or not row[6]]
+        return sorted(found, key=lambda s: SECTIONS.index(s.section))
+
+    def get(self, statement_id: str) -> Statement:
+        rows = self._store.query(f"SELECT {_COLUMNS} FROM profile_statements WHERE id = ?", (statement_id,))
+        if not rows:
+            raise SecondMeError(f"no profile statement with id {statement_id}")
+        return self._statement(rows[0])
+
+    def add(self, section: str, text: str, sensitivity: Sensitivity = Sensitivity.NORMAL) -> Statement:
+        """A statement written by the owner (a deleted one with the same text comes back)."""
+        if section not in SECTIONS:
+            raise SecondMeError(f"unknown section {section!r}: one of {', '.join(SECTIONS)}")
+        text = _clean(text)
+        if not text:
+            raise SecondMeError("the statement is empty")
+        self._store.write(
+            "INSERT INTO profile_statements (id, section, payload, text_hash, sensitivity, user_edited, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (text_hash) DO UPDATE SET deleted = 0, user_edited = 1, "
+            "section = excluded.section, updated_at = excluded.updated_at",
+            (uuid.uuid4().hex[:12], section, self._store.cipher.encrypt(text), self._hash(text), str(sensitivity),
+             _now()),
+        )
+        rows = self._store.query("SELECT id FROM profile_statements WHERE text_hash = ?", (self._hash(text),))
+        return self.get(rows[0][0])
+
+    def _set(self, statement_id: str, assignments: str, params: Sequence[object]) -> Statement:
+        self.get(statement_id)
+        self._store.write(f"UPDATE profile_statements SET {assignments}, updated_at = ? WHERE id = ?",
+                          (*params, _now(), statement_id))
+        return self.get(statement_id)
+
+    def edit(self, statement_id: str, text: str) -> Statement:
+        """Rewrite a statement; from now on consolidation leaves it alone."""
+        text = _clean(text)
+        if not text:
+            raise SecondMeError("the statement is empty")
+        try:
+            return self._set(statement_id, "payload = ?, text_hash = ?, user_edited = 1, deleted = 0",
+                             (self._store.cipher.encrypt(text), self._hash(text)))
+        except sqlite3.IntegrityError:
+            raise SecondMeError("another profile statement already says that") from None
+
+    def pin(self, statement_id: str, pinned: bool = True) -> Statement:
+        return self._set(statement_id, "pinned = ?", (int(pinned),))
+
+    def delete(self, statement_id: str) -> Statement:
+        """Hide a statement; consolidation will not add the same text again."""
+        return self._set(statement_id, "deleted = 1, pinned = 0", ())
+
+    def mark(self, statement_id: str, sensitivity: Sensitivity) -> Statement:
+        return self._set(statement_id, "sensitivity = ?, user_edited = 1", (str(sensitivity),))
+
+    def profile_text(self, include: Sequence[str] = ("normal",)) -> str:
+        """The always-in-prompt profile: a heading per section, then its statements of these sensitivities."""
+        lines: list[str] = []
+        for section in SECTIONS:
+            texts = [s.text for s in self.statements() if s.section == section and s.sensitivity in include]
+            if texts:
+                lines += [f"{section.capitalize()}:", *(f"- {text}" for text in texts)]
+        return "\n".join(lines)
+
+    def messages(self, summary: str, when: datetime) -> tuple[list[ChatMessage], dict[str, Any]]:
+        """The prompt and schema that propose statements from a new summary."""
+        shown = [s for s in self.statements() if not s.deleted][-SHOWN:]
+        current = "\n".join(f"[{s.id}] ({s.section}) {s.text}" for s in shown) or "(empty)"
+        user = f"Profile:\n{current}\n\nNew summary ({when:%Y-%m-%d}):\n{summary}"
+        replaces = {"enum": ["", *(s.id for s in shown)]}
+        item = {
+            "type": "object",
+            "properties": {"section": {"enum": list(SECTIONS)}, "statement": {"type": "string", "maxLength": 150},
+                           "replaces": replaces},
+            "required": ["section", "statement", "replaces"],
+        }
+        schema = {"type": "object", "properties": {"statements": {"type": "array", "items": item, "maxItems": 4}},
+                  "required": ["statements"]}
+        return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}], schema
+
+    def apply(self, batch: Batch, proposals: Sequence[Proposal], sources: Sequence[str],
+              sensitivity: Sensitivity) -> int:
+        """Write proposals inside a consolidation batch; how many statements were added or changed.
+
+        A known text only gains sources; a deleted text stays deleted; pinned and owner-edited
+        statements are never replaced (the proposal is added beside them instead)."""
+        changed = 0
+        for proposal in proposals:
+            digest = self._hash(proposal.text)
+            known = batch.rows("SELECT id, sources FROM profile_statements WHERE text_hash = ?", (digest,))
+            if known:
+                merged = json.dumps(list(dict.fromkeys([*json.loads(known[0][1]), *sources])))
+                batch.execute("UPDATE profile_statements SET sources = ? WHERE id = ? AND deleted = 0",
+                              (merged, known[0][0]))
+                continue
+            payload = self._store.cipher.encrypt(proposal.text)
+            replaced = batch.rows(
+                "SELECT sources, sensitivity FROM profile_statements WHERE id = ? AND pinned = 0 AND user_edited = 0 "
+                "AND deleted = 0", (proposal.replaces,))
+            if replaced:
+                merged = json.dumps(list(dict.fromkeys([*json.loads(replaced[0][0]), *sources])))
+                level = highest([sensitivity, Sensitivity(replaced[0][1])])
+                batch.execute(
+                    "UPDATE profile_statements SET section = ?, payload = ?, text_hash = ?, sensitivity = ?, "
+                    "sources = ?, updated_at = ? WHERE id = ?",
+                    (proposal.section, payload, digest, str(level), merged, _now(), proposal.replaces))
+            else:
+                batch.execute(
+                    "INSERT INTO profile_statements (id, section, payload, text_hash, sensitivity, sources, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (uuid.uuid4().hex[:12], proposal.section, payload, digest, str(sensitivity),
+                     json.dumps(list(sources)), _now()))
+            changed += 1
+        return changed
+
+
+def parse(value: Any) -> list[Proposal]:
+    """Check the model's answer; ValueError when it is not a list of statements."""
+    if not isinstance(value, dict) or not isinstance(value.get("statements"), list):
+        raise ValueError("no statements list")
+    proposals = []
+    for item in value["statements"]:
+        if not isinstance(item, dict) or item.get("section") not in SECTIONS or not isinstance(
+                item.get("statement"), str):
+            raise ValueError(f"not a statement: {item!r}")
+        text = _clean(item["statement"])
+        if 0 < len(text) <= 300:
+            proposals.append(Proposal(item["section"], text, str(item.get("replaces") or "")))
+    return proposals

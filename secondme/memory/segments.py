@@ -1,0 +1,124 @@
+"""Segment summaries: windows cut from each origin's raw records, the prompt that summarises one, its record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from secondme.core.protocols import ChatMessage
+from secondme.core.types import NewRecord, Record, Sensitivity
+
+SUMMARY_KINDS = ("segment", "topic")
+NOT_SUMMARISED = (*SUMMARY_KINDS, "reply")  # our own chat replies are not memories of the owner's life
+MAX_RECORDS = 16
+MAX_CHARS = 1500
+RECORD_CLIP = 1200
+_RANK = {Sensitivity.NORMAL: 0, Sensitivity.PRIVATE: 1, Sensitivity.SECRET: 2}
+
+# Bounded lengths keep a small model from looping until max_tokens (grammar-enforced by llama.cpp).
+_NAMES = {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 6}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string", "maxLength": 500}, "people": _NAMES, "places": _NAMES,
+        "facts": {"type": "array", "items": {"type": "string", "maxLength": 120}, "maxItems": 6},
+    },
+    "required": ["summary", "people", "places", "facts"],
+}
+
+_SYSTEM = (
+    "You condense a stretch of someone's memories (notes, messages) into their long-term memory. "
+    "Call the owner of the memories 'the user'. Keep names, dates, places and numbers exact and state "
+    "only what the records say. summary: 2 to 4 sentences. facts: short standalone facts, with dates when known."
+)
+
+
+def highest(levels: Iterable[Sensitivity]) -> Sensitivity:
+    """The most careful of these sensitivities (secret > private > normal)."""
+    return max(levels, key=_RANK.__getitem__, default=Sensitivity.NORMAL)
+
+
+def group_key(record: Record) -> str:
+    """The stream a raw record belongs to: its origin, or its day when it has none."""
+    return record.origin or f"day:{record.time.date().isoformat()}"
+
+
+def label(key: str) -> str:
+    """A short name of a stream for titles and prompts."""
+    return PurePath(key).stem if "/" in key or "\\" in key else key
+
+
+def windows(records: Sequence[Record]) -> list[list[Record]]:
+    """Cut one stream's records (in time order) into windows of MAX_RECORDS or about MAX_CHARS; a short tail
+    stays with the window before it."""
+    cut: list[list[Record]] = []
+    current: list[Record] = []
+    size = 0
+    for record in records:
+        current.append(record)
+        size += min(len(record.text), RECORD_CLIP)
+        if len(current) >= MAX_RECORDS or size >= MAX_CHARS:
+            cut.append(current)
+            current, size = [], 0
+    if cut and current and len(current) <= MAX_RECORDS // 4 and size <= MAX_CHARS // 4:
+        cut[-1] += current  # a short tail joins the window before it: one model call instead of four
+        return cut
+    return cut + [current] if current else cut
+
+
+def _line(record: Record) -> str:
+    text = " ".join(record.text.split())[:RECORD_CLIP]
+    title = f"{record.title}: " if record.title and record.kind == "note" else ""
+    return f"[{record.time:%Y-%m-%d %H:%M}] {title}{text}"
+
+
+def messages(key: str, records: Sequence[Record], previous: str) -> list[ChatMessage]:
+    """The prompt that summarises one window, with the previous window's summary for context."""
+    lines = "\n".join(_line(r) for r in records)
+    user = f"Summary of the part before:\n{previous or '(none)'}\n\nRecords from {label(key)}:\n{lines}"
+    return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the model made of one window."""
+
+    summary: str
+    people: tuple[str, ...]
+    places: tuple[str, ...]
+    facts: tuple[str, ...]
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError("expected a list of strings")
+    clean = [" ".join(str(item).split()) for item in value if isinstance(item, str)]
+    return tuple(dict.fromkeys(item for item in clean if item))
+
+
+def parse(value: Any) -> Summary:
+    """Check the model's answer; ValueError when it is not a usable summary."""
+    if not isinstance(value, dict) or not isinstance(value.get("summary"), str) or not value["summary"].strip():
+        raise ValueError("no summary")
+    return Summary(" ".join(value["summary"].split()), _strings(value.get("people", [])),
+                   _strings(value.get("places", [])), _strings(value.get("facts", [])))
+
+
+def source_id(ids: Sequence[str]) -> str:
+    """The key of a segment: a digest of the records it covers (idempotent re-runs)."""
+    return hashlib.sha256(json.dumps(sorted(ids)).encode()).hexdigest()[:32]
+
+
+def record(key: str, records: Sequence[Record], summary: Summary, source_key: str) -> NewRecord:
+    """The segment as a record: newest covered time, the highest covered sensitivity."""
+    facts = "".join(f"\n- {fact}" for fact in summary.facts)
+    people = dict.fromkeys([*summary.people, *(p for r in records for p in r.people)])
+    return NewRecord(
+        text=summary.summary + facts, time=max(r.time for r in records), source="secondme", source_id=source_key,
+        kind="segment", origin=f"segment:{key}", title=f"Summary of {label(key)}", people=tuple(people)[:12],
+        place=summary.places[0] if summary.places else "", sensitivity=highest(r.sensitivity for r in records),
+    )

@@ -1,0 +1,131 @@
+"""Topic summaries: which topic a segment belongs to, and the prompt that rewrites a topic with it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from secondme.core.protocols import ChatMessage
+from secondme.core.types import NewRecord, Record
+from secondme.memory.segments import highest
+from secondme.memory.terms import tokens
+
+HISTORY = "\nHistory:\n"
+EARLIER_SHOWN = 6
+
+ASSIGN_SCHEMA: dict[str, Any] = {
+    "type": "object", "properties": {"topic": {"type": "string", "maxLength": 40}}, "required": ["topic"]}
+
+_ASSIGN_SYSTEM = (
+    "You file a summary of someone's memories under a topic of their life (a person, a project, a hobby, "
+    "a place, health, work...). Answer with the title of the existing topic it belongs to, or with a new "
+    "short title of 1 to 4 words when none fits."
+)
+_REWRITE_SYSTEM = (
+    "You keep one topic page of someone's long-term memory. Merge the new summary into the topic summary "
+    "(at most 6 sentences). Where new information contradicts old, the summary says what is current and "
+    "history keeps what was true before, with dates. superseded: the ids of earlier summaries whose facts "
+    "are now outdated (often none)."
+)
+
+
+def slug(title: str) -> str:
+    """A stable ascii key of a title: 'Trip to Lisbon!' -> 'trip-to-lisbon'."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60] or "topic"
+
+
+def split(record: Record) -> tuple[str, list[str]]:
+    """A topic record's summary and its history lines."""
+    summary, _, history = record.text.partition(HISTORY)
+    return summary, [line[2:] for line in history.splitlines() if line.startswith("- ")]
+
+
+def assign_messages(topics: Sequence[Record], segment: NewRecord) -> list[ChatMessage]:
+    titles = "\n".join(f"- {t.title}" for t in topics) or "(none yet)"
+    user = f"Existing topics:\n{titles}\n\nSummary:\n{segment.text}"
+    return [{"role": "system", "content": _ASSIGN_SYSTEM}, {"role": "user", "content": user}]
+
+
+def parse_assignment(value: Any) -> str:
+    if not isinstance(value, dict) or not isinstance(value.get("topic"), str) or not slug(value["topic"]).strip("-"):
+        raise ValueError("no topic title")
+    return " ".join(value["topic"].split())[:60]
+
+
+def _overlap(a: str, b: str) -> float:
+    left, right = set(tokens(a)), set(tokens(b))
+    return len(left & right) / len(left | right) if left and right else 0.0
+
+
+def match(title: str, topics: Sequence[Record]) -> Record | None:
+    """The existing topic a title names: same slug, else the most similar title (lexical)."""
+    for topic in topics:
+        if slug(topic.title) == slug(title):
+            return topic
+    best = max(topics, key=lambda t: _overlap(title, t.title), default=None)
+    return best if best is not None and _overlap(title, best.title) >= 0.5 else None
+
+
+def lexical_topic(segment: NewRecord, topics: Sequence[Record]) -> Record | None:
+    """The fallback when the model cannot name a topic: the topic sharing most words with the segment."""
+    best = max(topics, key=lambda t: _overlap(segment.text, t.text + " " + t.title), default=None)
+    return best if best is not None and _overlap(segment.text, best.text + " " + best.title) >= 0.15 else None
+
+
+def rewrite_schema(earlier: Sequence[Record]) -> dict[str, Any]:
+    ids = {"enum": [r.id for r in earlier]} if earlier else {"type": "string"}
+    return {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string", "maxLength": 700},
+            "superseded": {"type": "array", "items": ids, "maxItems": EARLIER_SHOWN},
+            "history": {"type": "array", "items": {"type": "string", "maxLength": 150}, "maxItems": 5},
+        },
+        "required": ["summary", "superseded", "history"],
+    }
+
+
+def rewrite_messages(
+    title: str, topic: Record | None, earlier: Sequence[Record], segment: NewRecord
+) -> list[ChatMessage]:
+    summary, history = split(topic) if topic else ("(a new topic)", [])
+    past = "\n".join(f"- {line}" for line in history) or "(none)"
+    shown = "\n".join(f"[{r.id}] {r.time:%Y-%m-%d}: {' '.join(r.text.split())[:400]}" for r in earlier) or "(none)"
+    user = (f"Topic: {title}\n\nCurrent summary:\n{summary}\n\nHistory:\n{past}\n\nEarlier summaries:\n{shown}"
+            f"\n\nNew summary ({segment.time:%Y-%m-%d}):\n{segment.text}")
+    return [{"role": "system", "content": _REWRITE_SYSTEM}, {"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A topic's new text and the earlier summaries (ids) it declares outdated."""
+
+    summary: str
+    history: tuple[str, ...]
+    superseded: tuple[str, ...]
+
+
+def parse_rewrite(value: Any, earlier: Sequence[Record]) -> Rewrite:
+    """Check the model's answer; unknown superseded ids are dropped, an empty summary is an error."""
+    if not isinstance(value, dict) or not isinstance(value.get("summary"), str) or not value["summary"].strip():
+        raise ValueError("no topic summary")
+    known = {r.id for r in earlier}
+    history = [" ".join(h.split()) for h in value.get("history") or [] if isinstance(h, str) and h.strip()]
+    superseded = [i for i in value.get("superseded") or [] if i in known]
+    return Rewrite(" ".join(value["summary"].split()), tuple(dict.fromkeys(history)), tuple(dict.fromkeys(superseded)))
+
+
+def record(title: str, topic: Record | None, segment: NewRecord, rewrite: Rewrite) -> NewRecord:
+    """The rewritten topic: newest time, the highest sensitivity of the topic and the new segment."""
+    text = rewrite.summary + (HISTORY + "\n".join(f"- {h}" for h in rewrite.history) if rewrite.history else "")
+    older = [topic] if topic else []
+    people = dict.fromkeys([*segment.people, *(p for t in older for p in t.people)])
+    return NewRecord(
+        text=text, time=max([segment.time, *(t.time for t in older)]), source="secondme", source_id="topic",
+        kind="topic", origin=topic.origin if topic else f"topic:{slug(title)}", title=topic.title if topic else title,
+        people=tuple(people)[:12], sensitivity=highest([segment.sensitivity, *(t.sensitivity for t in older)]),
+    )
