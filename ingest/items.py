@@ -31,3 +31,5 @@ class Item:
     people: tuple[str, ...] = ()
     place: str = ""
     sensitivity: str = "normal"
+    speaker: str = ""  # who wrote or said it (chat messages, transcripts); "" for the owner's notes
+    links: tuple[str, ...] = ()  # names of other notes this one links to ([[wikilinks]])

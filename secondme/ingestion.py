@@ -1,6 +1,6 @@
-"""Ingest files into memory: parse each file completely, then store it in one step.
+"""Ingest files into memory: each origin (a note, a conversation, a day) is stored in one step.
 
-A file that fails to parse changes nothing in the store; a file seen before adds only what
+A file that fails to parse changes nothing already stored; a file seen before adds only what
 changed (records are keyed by origin, position and content hash).
 """
 
@@ -10,10 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.detect import detect_format
+from ingest.formats import detect_format
 from ingest.items import Item, ParseError
-from ingest.jsonl import parse_jsonl
-from ingest.notes import parse_note
 from secondme.core.types import NewRecord, Sensitivity
 from secondme.progress import Progress, ProgressCallback, no_progress
 
@@ -35,7 +33,7 @@ def to_record(item: Item) -> NewRecord:
     return NewRecord(
         text=item.text, time=item.time, source=item.source, source_id=item.source_id, kind=item.kind,
         origin=item.origin, title=item.title, people=item.people, place=item.place,
-        sensitivity=Sensitivity(item.sensitivity),
+        sensitivity=Sensitivity(item.sensitivity), speaker=item.speaker, links=item.links,
     )
 
 
@@ -51,22 +49,9 @@ def expand(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _parse(path: Path, kind: str, report: IngestReport) -> list[Item]:
-    if kind != "jsonl":
-        return parse_note(path)
-    items = []
-    for line in parse_jsonl(path):
-        if line.error:
-            report.errors.append(str(line.error))
-        elif line.item:
-            items.append(line.item)
-    if not items and not report.errors:
-        raise ParseError(str(path), "the file holds no records")
-    return items
-
-
 class Ingestor:
-    """Feeds files to a memory store that has `replace_origin(origin, records)`."""
+    """Feeds files to a MemoryStore: each origin of a file is stored in one step as soon as it is
+    parsed, so a killed ingest keeps what it finished and a re-run skips it."""
 
     def __init__(self, store: object) -> None:
         self.store = store
@@ -80,16 +65,47 @@ class Ingestor:
                 report.errors.append(f"{path}: no such file")
                 continue
             try:
-                items = _parse(path, detect_format(path), report)
+                self._file(path, report)
             except ParseError as error:
                 report.errors.append(str(error))
-                continue
-            if not items:
-                continue
-            result = self.store.replace_origin(items[0].origin, [to_record(i) for i in items])  # type: ignore[attr-defined]
-            report.files += 1
-            report.added += len(result.added)
-            report.skipped += result.skipped
-            report.removed += result.removed
         progress(Progress("ingest", len(files), len(files), "files"))
         return report
+
+    def _store(self, origin: str, items: list[Item], report: IngestReport) -> None:
+        result = self.store.replace_origin(origin, [to_record(i) for i in items])  # type: ignore[attr-defined]
+        report.added += len(result.added)
+        report.skipped += result.skipped
+        report.removed += result.removed
+
+    def _file(self, path: Path, report: IngestReport) -> None:
+        parse = detect_format(path).parse
+        origin, items, stored, errors = "", [], set(), 0
+        for part in parse(path):
+            if isinstance(part, ParseError):
+                report.errors.append(str(part))
+                errors += 1
+                continue
+            if part.origin != origin:
+                if items:
+                    self._store(origin, items, report)
+                    stored.add(origin)
+                if part.origin in stored:
+                    raise ParseError(str(path), f"parser bug: origin {part.origin} came back after others")
+                origin, items = part.origin, []
+            items.append(part)
+        if items:
+            self._store(origin, items, report)
+            stored.add(origin)
+        if not stored and not errors:
+            raise ParseError(str(path), "the file holds no records")
+        self._drop_vanished_parts(path, stored, report)
+        report.files += 1
+
+    def _drop_vanished_parts(self, path: Path, stored: set[str], report: IngestReport) -> None:
+        """Parts of a multi-part file (origins "<path>#<part>") that the file no longer holds."""
+        prefix = f"{path.resolve()}#"
+        rows = self.store.query(  # type: ignore[attr-defined]
+            "SELECT DISTINCT origin FROM records WHERE origin >= ? AND origin < ?", (prefix, prefix[:-1] + "$"))
+        for (origin,) in rows:
+            if origin not in stored:
+                self._store(origin, [], report)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.detect import detect_format
+from ingest.formats import detect_format
 from ingest.items import ParseError
 from ingest.jsonl import parse_jsonl
 from ingest.notes import parse_note
@@ -104,9 +104,9 @@ def test_jsonl_records_and_per_line_errors(tmp_path: Path):
 def test_format_is_detected_by_content(tmp_path: Path):
     disguised = tmp_path / "records.txt"
     disguised.write_text('{"text": "hi", "time": "2026-01-01", "source": "x"}\n', encoding="utf-8")
-    assert detect_format(disguised) == "jsonl"
-    assert detect_format(NOTES / "Tomas.md") == "markdown"
-    assert detect_format(NOTES / "2026-05-03 journal.txt") == "text"
+    assert detect_format(disguised).name == "jsonl"
+    assert detect_format(NOTES / "Tomas.md").name == "markdown"
+    assert detect_format(NOTES / "2026-05-03 journal.txt").name == "text"
     image = tmp_path / "photo.jpg"
     image.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
     with pytest.raises(ParseError, match="unsupported file type '.jpg'"):

@@ -30,6 +30,8 @@ class NewRecord:
     people: tuple[str, ...] = ()
     place: str = ""
     sensitivity: Sensitivity = Sensitivity.NORMAL
+    speaker: str = ""  # who wrote or said it; "" for the owner's own notes
+    links: tuple[str, ...] = ()  # titles of other notes this one links to
 
 
 @dataclass(frozen=True)

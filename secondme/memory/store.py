@@ -57,6 +57,8 @@ class MemoryStore:
         """The keyed hash of everything in a record but its source, source_id and origin."""
         content = [record.kind, _utc(record.time).isoformat(), record.title, record.text]
         content += [list(record.people), record.place, str(record.sensitivity)]
+        if record.speaker or record.links:  # left out when empty, so older records keep their hashes
+            content += [record.speaker, list(record.links)]
         return self._cipher.keyed_hash(json.dumps(content, ensure_ascii=False))
 
     def _insert(self, records: Sequence[NewRecord]) -> tuple[list[str], int]:
@@ -65,10 +67,10 @@ class MemoryStore:
         now = datetime.now(UTC).isoformat()
         for record in records:
             moment = _utc(record.time)
-            payload = json.dumps(
-                {"text": record.text, "title": record.title, "people": list(record.people), "place": record.place},
-                ensure_ascii=False,
-            )
+            fields = {"text": record.text, "title": record.title, "people": list(record.people), "place": record.place}
+            if record.speaker or record.links:
+                fields |= {"speaker": record.speaker, "links": list(record.links)}
+            payload = json.dumps(fields, ensure_ascii=False)
             record_id = uuid.uuid4().hex
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO records (id, source, source_id, origin, kind, content_hash, time, "
@@ -184,6 +186,8 @@ class MemoryStore:
             people=tuple(fields["people"]),
             place=fields["place"],
             sensitivity=Sensitivity(sensitivity),
+            speaker=fields.get("speaker", ""),
+            links=tuple(fields.get("links", ())),
             id=record_id,
             content_hash=content_hash,
         )
