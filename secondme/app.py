@@ -90,6 +90,7 @@ class Services:
         """The chat engine for the owner, or for a guest in twin mode (`guest` = their name)."""
         from functools import partial
 
+        from secondme.memory.profile import Profile
         from secondme.memory.recall import RecallingStore
         from secondme.memory.retrieval import Retriever
         from secondme.memory.standing import GuestList, InstructionBook, secret_guard
@@ -106,7 +107,7 @@ class Services:
         return Assistant(
             self.chat_model(progress), recall, Persona(owner.name, owner.about), options,
             top_k=self.config.memory.top_k, instructions=InstructionBook(self.store), audience=audience,
-            guard=partial(secret_guard, self.store, audience.hidden),
+            guard=partial(secret_guard, self.store, audience.hidden), profile=Profile(self.store),
         )
 
     def consolidator(self, progress: ProgressCallback = no_progress) -> Consolidator:

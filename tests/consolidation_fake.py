@@ -29,8 +29,9 @@ def _new(prompt: str) -> str:
 class RuleModel:
     """Answers each consolidation step by rules on its prompt.
 
-    segment: the records' texts; topic: the first #tag; rewrite: old + new summary, and an earlier
-    summary is superseded when the new one says 'now'; profile: 'I love X' -> interests,
+    segment: the records' texts (a record that says 'now' outdates the latest earlier related one);
+    topic: the first #tag; rewrite: old + new summary, and an earlier summary is superseded when
+    the new one says 'now'; profile: 'I love X' -> interests,
     'I live in X' -> places (replacing the earlier 'Lives in' statement). `garbage` answers nonsense."""
 
     name = "rule-fake"
@@ -53,8 +54,13 @@ class RuleModel:
         prompt = messages[-1]["content"]
         fields = schema["properties"]
         if "facts" in fields:
-            lines = [re.sub(r"^\[[^\]]*\] ", "", line) for line in prompt.splitlines() if line.startswith("[")]
-            return {"summary": " ".join(lines)[:600], "people": [], "places": [], "facts": lines[:8]}
+            window = dict(re.findall(r"^(R\d+) \[[^\]]*\] (.*)$", prompt, re.MULTILINE))
+            earlier = re.findall(r"^(E\d+) \[", prompt, re.MULTILINE)
+            lines = list(window.values())
+            outdated = [{"old": old, "new": new} for new, text in window.items() if re.search(r"\bnow\b", text)
+                        for old in earlier[-1:]]
+            return {"summary": " ".join(lines)[:600], "people": [], "places": [], "facts": lines[:8],
+                    "outdated": outdated}
         if "topic" in fields:
             tag = re.search(r"#(\w+)", _after(prompt, "Summary:"))
             return {"topic": tag.group(1).capitalize() if tag else "General"}

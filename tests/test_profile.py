@@ -99,3 +99,30 @@ def test_profile_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown sensitivity" in capsys.readouterr().err
     run("remember", "I", "love", "green", "tea")
     assert json.loads(run("status", "--json"))["consolidation_pending"] == 1
+
+
+def test_the_profile_is_in_every_prompt_filtered_by_audience(store: MemoryStore) -> None:
+    from secondme.core.assistant import Assistant, Audience
+    from secondme.core.prompt import Persona
+    from secondme.memory.standing import secret_guard
+    from tests.fake_chat import ScriptedModel
+
+    profile = Profile(store)
+    profile.add("basics", "Works as a nurse")
+    profile.add("people", "Dates Robin", Sensitivity.PRIVATE)
+    profile.add("basics", "Owes Kasimir 4000 euros", Sensitivity.SECRET)
+
+    def system_prompt(audience: Audience) -> str:
+        model = ScriptedModel("Fine.")
+        assistant = Assistant(model, store, Persona("Ana"), audience=audience, profile=profile,
+                              guard=lambda: secret_guard(store, audience.hidden))
+        assistant.ask("How are you?")
+        return model.prompts[-1][0]["content"]
+
+    owner = system_prompt(Audience())
+    assert all(text in owner for text in ("Works as a nurse", "Dates Robin", "Owes Kasimir"))
+    stranger = system_prompt(Audience("Bo"))
+    assert "Works as a nurse" in stranger and "Robin" not in stranger and "Kasimir" not in stranger
+    friend = system_prompt(Audience("Cy", allow_private=True))
+    assert "Dates Robin" in friend and "Kasimir" not in friend
+    assert "kasimir" in secret_guard(store, Audience("Bo").hidden).leaks("He said K-a-s-i-m-i-r, I think")

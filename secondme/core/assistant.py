@@ -46,6 +46,12 @@ class InstructionAccess(Protocol):
     def texts(self) -> list[str]: ...
 
 
+class ProfileAccess(Protocol):
+    """The owner's profile as prompt text, with statements of these sensitivities only."""
+
+    def profile_text(self, include: Sequence[str] = ("normal",)) -> str: ...
+
+
 @dataclass(frozen=True)
 class Audience:
     """Who is talking: the owner (guest None) or a guest, who may or may not see private memories."""
@@ -58,6 +64,10 @@ class Audience:
         if self.guest is None:
             return ()
         return (Sensitivity.SECRET,) if self.allow_private else (Sensitivity.SECRET, Sensitivity.PRIVATE)
+
+    @property
+    def visible(self) -> tuple[str, ...]:
+        return tuple(level for level in Sensitivity if level not in self.hidden)
 
 
 def is_evidence(record: Record) -> bool:
@@ -162,6 +172,7 @@ class Assistant:
         instructions: InstructionAccess | None = None,
         audience: Audience = Audience(),
         guard: Callable[[], SecretGuard] | None = None,
+        profile: ProfileAccess | None = None,
     ) -> None:
         self.model = model
         self.memory = memory
@@ -172,6 +183,7 @@ class Assistant:
         self.instructions = instructions
         self.audience = audience
         self._guard_factory = guard
+        self.profile = profile
         self._guard: SecretGuard | None = None
 
     def guard(self) -> SecretGuard:
@@ -180,9 +192,11 @@ class Assistant:
         return self._guard
 
     def persona_now(self) -> Persona:
-        """The persona with the standing instructions as they are now."""
+        """The persona with the profile (what this audience may see of it) and the standing
+        instructions as they are now."""
         rules = tuple(self.instructions.texts()) if self.instructions else ()
-        return replace(self.persona, instructions=rules)
+        profile = self.profile.profile_text(self.audience.visible) if self.profile else self.persona.profile
+        return replace(self.persona, instructions=rules, profile=profile)
 
     def recall(self, question: str) -> list[SearchHit]:
         """The memories that may back an answer, among those this audience may see."""

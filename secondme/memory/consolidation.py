@@ -141,8 +141,11 @@ class Consolidator:
     def _window(self, key: str, window: list[Record], previous: str, report: Report) -> str:
         """Summarise one window and commit it with its links, topic and profile updates; the new summary."""
         ids = [r.id for r in window]
+        related = self._related(window)
+        by_label = segments.labels(window, related)
         try:
-            summary = self._ask(segments.messages(key, window, previous), segments.SCHEMA, segments.parse)
+            summary = self._ask(segments.messages(key, window, previous, related), segments.schema(list(by_label)),
+                                segments.parse)
         except StepFailed as failed:
             self._store.write(*_queue_sql("segment", ids, str(failed)))
             report.failures += 1
@@ -157,11 +160,28 @@ class Consolidator:
                               (segment_id, record_id))
             batch.execute("DELETE FROM consolidation_failures WHERE step = 'segment' AND record_ids = ?",
                           (_key(ids),))
+            times = {r.id: r.time for r in [*window, *related]}
+            for old, new in segments.replacements(summary, by_label, times):
+                batch.execute("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
+                              "VALUES (?, ?, ?)", (old, new, _now()))
             self._commit_topic(batch, segment_id, topic, report)
             self._commit_profile(batch, segment_id, segment, proposals, report)
         report.segments += 1
         report.covered += len(ids)
         return segment.text
+
+    def _related(self, window: list[Record]) -> list[Record]:
+        """Earlier raw records most like the window's records (what a newer record may outdate)."""
+        start = min(r.time for r in window)
+        inside = {r.id for r in window}
+        best: dict[str, tuple[float, Record]] = {}
+        for record in window:
+            for hit in self._store.search(record.text[:segments.RECORD_CLIP], k=3, until=start):
+                found = hit.record
+                if found.id not in inside and found.kind not in segments.NOT_SUMMARISED and found.time < start:
+                    best[found.id] = max(best.get(found.id, (0.0, found)), (hit.score, found), key=lambda p: p[0])
+        ranked = sorted(best.values(), key=lambda pair: -pair[0])
+        return sorted((record for _, record in ranked[:segments.RELATED_SHOWN]), key=lambda r: r.time)
 
     def _plan_topic(self, segment: NewRecord) -> _TopicPlan | StepFailed:
         existing = self._store.records([i for (i,) in self._store.query("SELECT id FROM records WHERE kind = 'topic'")])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from secondme.core.guard import SecretGuard
+from secondme.memory.profile import Profile
 from secondme.memory.store import MemoryStore
 
 
@@ -83,9 +84,11 @@ class GuestList:
 
 
 def secret_guard(store: MemoryStore, hidden: tuple[str, ...]) -> SecretGuard:
-    """A guard over every secret record, where a word is public if a memory the guest may see has it."""
+    """A guard over every secret record and profile statement, where a word is public if a memory
+    the guest may see has it."""
     ids = [i for (i,) in store.query("SELECT id FROM records WHERE sensitivity = 'secret'")]
     secrets = [text for record in store.records(ids) for text in (record.text, record.title)]
+    secrets += [s.text for s in Profile(store).statements() if s.sensitivity == "secret"]
 
     def is_public(word: str) -> bool:
         return bool(store.search(word, k=1, mode="bm25", exclude_sensitivity=hidden))
