@@ -41,7 +41,8 @@ class Timed:
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
                       options: GenerationOptions = GenerationOptions()) -> Any:
-        step = next(k for k in ("facts", "topic", "history", "statements") if k in schema["properties"])
+        step = {"facts": "segment", "history": "topic", "statements": "profile"}[next(
+            k for k in ("facts", "history", "statements") if k in schema["properties"])]
         started = time.monotonic()
         try:
             return self.model.complete_json(messages, schema, options)
@@ -73,7 +74,12 @@ def main() -> None:
     print(f"{len(records)} turns, {report.segments} segments, {report.topics} topic rewrites, "
           f"{len(statements)} statements, {report.failures} failures, {report.seconds:.0f} s")
     print(f"per step: {calls}")
-    print(f"per 1,000 turns: {report.seconds / len(records) * 1000 / 60:.1f} min")
+    per_1000 = report.seconds / len(records) * 1000 / 60
+    print(f"per 1,000 turns: {per_1000:.1f} min")
+    print(json.dumps({"bench": "consolidation", "model": args.model, "turns": len(records),
+                      "segments": report.segments, "topic_rewrites": report.topics,
+                      "calls": {step: len(s) for step, s in model.seconds.items()},
+                      "min_per_1000_turns": round(per_1000, 1)}))
 
 
 if __name__ == "__main__":

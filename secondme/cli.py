@@ -185,7 +185,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from secondme.app import describe_model
-    from secondme.memory.consolidation import pending
+    from secondme.memory.consolidation import backlog
 
     services = _services()
     counts = services.store.counts_by_source()
@@ -197,7 +197,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "vector_index": services.config.memory.chroma_url or str(services.data_dir / "chroma"),
         "records": sum(counts.values()),
         "records_by_source": counts,
-        "consolidation_pending": pending(services.store),
+        "consolidation_pending": backlog(services.store),
     }
     if args.json:
         print(json.dumps(status), flush=True)

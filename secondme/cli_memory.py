@@ -22,8 +22,8 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
         report = consolidator.run(bar, limit=args.limit, only_failed=args.retry_failed)
     out.print(f"{report.segments} segment summar{'y' if report.segments == 1 else 'ies'} of {report.covered} "
               f"record(s), {report.topics} topic update(s), {report.statements} profile statement(s), "
-              f"{report.retried} retried step(s) done, {report.failures} step(s) queued for retry, "
-              f"{report.pending} record(s) pending ({report.seconds:.0f} s)")
+              f"{report.failures} step(s) queued for retry, {report.pending} record(s) pending "
+              f"({report.seconds:.0f} s{', stopped' if report.stopped else ''})")
     return 0
 
 

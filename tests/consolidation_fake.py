@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,12 @@ def _after(text: str, heading: str) -> str:
     return text.split(heading, 1)[1].split("\n\n", 1)[0].strip() if heading in text else ""
 
 
-def _new(prompt: str) -> str:
-    return prompt.rsplit("New summary (", 1)[-1].split("):\n", 1)[-1]
-
-
 class RuleModel:
     """Answers each consolidation step by rules on its prompt.
 
-    segment: the records' texts (a record that says 'now' outdates the latest earlier related one);
-    topic: the first #tag; rewrite: old + new summary, and an earlier summary is superseded when
-    the new one says 'now'; profile: 'I love X' -> interests,
+    segment: the records' texts and the topic of the first #tag; outdated: the later note says
+    'now'; topic rewrite: old + new summaries, and the earlier
+    summaries are superseded when a new one says 'now'; profile: 'I love X' -> interests,
     'I live in X' -> places (replacing the earlier 'Lives in' statement). `garbage` answers nonsense."""
 
     name = "rule-fake"
@@ -40,6 +37,7 @@ class RuleModel:
         self.delay = delay
         self.garbage = garbage
         self.calls = 0
+        self.steps: Counter[str] = Counter()
 
     def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions = GenerationOptions()
                ) -> Iterator[str]:
@@ -53,37 +51,35 @@ class RuleModel:
             return {"nonsense": [1, 2]}
         prompt = messages[-1]["content"]
         fields = schema["properties"]
+        self.steps[next(k for k in ("facts", "outdated", "history", "statements") if k in fields)] += 1
         if "facts" in fields:
-            window = dict(re.findall(r"^(R\d+) \[[^\]]*\] (.*)$", prompt, re.MULTILINE))
-            earlier = re.findall(r"^(E\d+) \[", prompt, re.MULTILINE)
-            lines = list(window.values())
-            outdated = [{"old": old, "new": new} for new, text in window.items() if re.search(r"\bnow\b", text)
-                        for old in earlier[-1:]]
-            return {"summary": " ".join(lines)[:600], "people": [], "places": [], "facts": lines[:8],
-                    "outdated": outdated}
-        if "topic" in fields:
-            tag = re.search(r"#(\w+)", _after(prompt, "Summary:"))
-            return {"topic": tag.group(1).capitalize() if tag else "General"}
+            lines = re.findall(r"^R\d+ \[[^\]]*\] (.*)$", prompt, re.MULTILINE)
+            tag = re.search(r"#(\w+)", " ".join(lines))
+            return {"summary": " ".join(lines)[:2000], "people": [], "places": [], "facts": lines[:8],
+                    "topic": tag.group(1).capitalize() if tag else ""}
+        if "outdated" in fields:
+            return {"outdated": bool(re.search(r"\bnow\b", _after(prompt, "Later note")))}
+        new = _after(prompt, "New summaries:")
         if "history" in fields:
-            new = _new(prompt)
             current = _after(prompt, "Current summary:")
-            summary = new if current == "(a new topic)" else f"{current} {new}"
-            earlier = fields["superseded"]["items"].get("enum", [])
+            added = " ".join(re.sub(r"^\(\S+\) ", "", line) for line in new.splitlines())
+            summary = added if current == "(a new topic)" else f"{current} {added}"
+            earlier = [label for label in fields["superseded"]["items"]["enum"] if label]
             outdated = earlier if re.search(r"\bnow\b", new) else []
             return {"summary": summary[-800:], "superseded": outdated, "history": ["earlier: " + current[:80]]
                     if outdated else []}
-        return {"statements": self._statements(prompt, fields)}
+        return {"statements": self._statements(prompt, new)}
 
-    def _statements(self, prompt: str, fields: dict[str, Any]) -> list[dict[str, str]]:
-        summary = _new(prompt)
+    def _statements(self, prompt: str, new: str) -> list[dict[str, str]]:
         profile = _after(prompt, "Profile:")
         found = []
-        for thing in re.findall(r"I love (\w+)", summary):
-            found.append({"section": "interests", "statement": f"Loves {thing}", "replaces": ""})
-        for place in re.findall(r"I live in (\w+)", summary):
-            old = re.search(r"\[(\w+)\] \(places\) Lives in", profile)
-            found.append({"section": "places", "statement": f"Lives in {place}",
-                          "replaces": old.group(1) if old else ""})
+        for label, summary in re.findall(r"^(N\d+) \(\S+\): (.*)$", new, re.MULTILINE):
+            for thing in re.findall(r"I love (\w+)", summary):
+                found.append({"section": "interests", "statement": f"Loves {thing}", "replaces": "", "source": label})
+            for place in re.findall(r"I (?:now )?live in (\w+)", summary):
+                old = re.search(r"\[(\w+)\] \(places\) Lives in", profile)
+                found.append({"section": "places", "statement": f"Lives in {place}",
+                              "replaces": old.group(1) if old else "", "source": label})
         return found
 
 

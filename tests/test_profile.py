@@ -98,7 +98,7 @@ def test_profile_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", "mark", row["id"], "public"]) == 1
     assert "unknown sensitivity" in capsys.readouterr().err
     run("remember", "I", "love", "green", "tea")
-    assert json.loads(run("status", "--json"))["consolidation_pending"] == 1
+    assert json.loads(run("status", "--json"))["consolidation_pending"]["records"] == 1
 
 
 def test_the_profile_is_in_every_prompt_filtered_by_audience(store: MemoryStore) -> None:

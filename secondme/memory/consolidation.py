@@ -1,4 +1,11 @@
-"""Consolidation: raw records -> segment summaries -> topics -> profile, one atomic window at a time."""
+"""Consolidation: raw records -> segment summaries -> topics -> profile, in resumable steps.
+
+One model call summarises a window of records (and names its topic and what it outdates); the
+segment is committed at once. Later in the run each topic is rewritten once with all its new
+segments, and the profile is updated from new segments a few at a time. What still waits for a
+step is read from the database (segments no topic links, segments the profile has not seen), so
+a run killed anywhere is finished by the next one, and a step the model fails stays queued.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +18,28 @@ from threading import Event
 from typing import Any, TypeVar
 
 from secondme.core.protocols import ChatMessage, ChatModel, GenerationOptions
-from secondme.core.types import NewRecord, Record
+from secondme.core.types import Record
 from secondme.errors import ModelError
 from secondme.memory import segments, topics
-from secondme.memory.profile import Profile, Proposal
+from secondme.memory.profile import Profile
 from secondme.memory.profile import parse as parse_proposals
-from secondme.memory.store import Batch, MemoryStore
+from secondme.memory.store import MemoryStore
 from secondme.progress import Progress, ProgressCallback, no_progress
 
 T = TypeVar("T")
 TRIES = 3  # the first answer at temperature 0, then two retries with other seeds
+TOPIC_BATCH = 4  # new segments merged into a topic by one call
+PROFILE_BATCH = 6  # new segments read by one profile call
+TOPICS_SHOWN = 30
 _RETRY_TEMPERATURE = 0.7
 _KINDS = ", ".join(f"'{kind}'" for kind in segments.NOT_SUMMARISED)
 _PENDING = (f"FROM records r WHERE kind NOT IN ({_KINDS}) "
             "AND NOT EXISTS (SELECT 1 FROM summary_links l WHERE l.record_id = r.id)")
+_TOPIC_PENDING = ("FROM records r WHERE r.kind = 'segment' AND NOT EXISTS (SELECT 1 FROM summary_links l "
+                  "JOIN records t ON t.id = l.summary_id AND t.kind = 'topic' WHERE l.record_id = r.id)")
+_PROFILE_PENDING = ("FROM records r WHERE r.kind = 'segment' "
+                    "AND NOT EXISTS (SELECT 1 FROM profile_done d WHERE d.segment_id = r.id)")
+_DONE = {"segment": _PENDING, "topic": _TOPIC_PENDING, "profile": _PROFILE_PENDING}
 
 
 class StepFailed(Exception):
@@ -40,7 +55,6 @@ class Report:
     topics: int = 0  # topic rewrites
     statements: int = 0  # profile statements added or changed
     failures: int = 0  # steps queued for a later retry in this run
-    retried: int = 0  # queued steps that succeeded this time
     pending: int = 0  # raw records still not summarised
     stopped: bool = False
     seconds: float = 0.0
@@ -56,16 +70,8 @@ class Failure:
     attempts: int
 
 
-@dataclass(frozen=True)
-class _TopicPlan:
-    title: str
-    old: Record | None
-    record: NewRecord
-    superseded: tuple[str, ...]
-
-
 class Consolidator:
-    """Turns raw records into summaries with a ChatModel; safe to kill or stop between windows."""
+    """Turns raw records into summaries with a ChatModel; safe to kill, or to stop between steps."""
 
     def __init__(self, store: MemoryStore, model: ChatModel, progress: ProgressCallback = no_progress,
                  options: GenerationOptions = GenerationOptions(max_tokens=400)) -> None:
@@ -86,30 +92,31 @@ class Consolidator:
 
     def run(self, progress: ProgressCallback | None = None, limit: int | None = None, stop: Event | None = None,
             only_failed: bool = False) -> Report:
-        """Retry queued steps, then summarise pending records (at most `limit` windows) unless `only_failed`."""
+        """Summarise pending records (at most `limit` windows; with `only_failed`, only the windows that
+        failed before), then bring topics and the profile up to date with every new segment."""
         progress = progress or self._progress
         started = time.monotonic()
         report = Report()
-        queued = self.failures()
-        for failure in queued:
-            if stop is not None and stop.is_set():
-                break
-            if failure.step != "segment":
-                self._retry(failure, report)
-        only = {i for f in queued if f.step == "segment" for i in f.record_ids} if only_failed else None
+        only = {i for f in self.failures() if f.step == "segment" for i in f.record_ids} if only_failed else None
         plan = self._windows(only)[:limit]
         total, done = sum(len(w) for _, w in plan), 0
-        previous: dict[str, str] = {}
-        progress(Progress("consolidating", done, total, "records"))
+        previous: dict[str, Record | None] = {}
+        progress(Progress("summarising", done, total, "records"))
         for key, window in plan:
             if stop is not None and stop.is_set():
                 report.stopped = True
                 break
-            previous[key] = self._window(key, window, previous.get(key) or self._last_summary(key), report)
+            before = previous[key] if key in previous else self._last_segment(key)
+            continues = before is not None and window[0].time - before.time <= segments.EPISODE_GAP
+            text = self._window(key, window, before.text if continues and before else "", report)
+            previous[key] = replace(window[-1], text=text)
             done += len(window)
-            progress(Progress("consolidating", done, total, "records", segments.label(key)))
-        self._store.write(f"DELETE FROM consolidation_failures WHERE step = 'segment' AND NOT EXISTS "
-                          f"(SELECT 1 {_PENDING} AND r.id IN (SELECT value FROM json_each(record_ids)))")
+            progress(Progress("summarising", done, total, "records", segments.label(key)))
+        if not report.stopped:
+            report.stopped = not self._topics(report, progress, stop) or not self._profile(report, progress, stop)
+        for step, waiting in _DONE.items():  # queued failures whose work got done meanwhile
+            self._store.write(f"DELETE FROM consolidation_failures WHERE step = ? AND NOT EXISTS (SELECT 1 {waiting} "
+                              "AND r.id IN (SELECT value FROM json_each(record_ids)))", (step,))
         report.pending = pending(self._store)
         report.seconds = time.monotonic() - started
         return report
@@ -121,11 +128,12 @@ class Consolidator:
             streams.setdefault(segments.group_key(record), []).append(record)
         return [(key, window) for key, records in streams.items() for window in segments.windows(records)]
 
-    def _last_summary(self, key: str) -> str:
+    def _last_segment(self, key: str) -> Record | None:
+        """The latest summary of a stream (its time is that of the last record it covers)."""
         rows = self._store.query("SELECT id FROM records WHERE origin = ? ORDER BY time_ts DESC, rowid DESC LIMIT 1",
                                  (f"segment:{key}",))
         found = self._store.records([rows[0][0]]) if rows else []
-        return found[0].text if found else ""
+        return found[0] if found else None
 
     def _ask(self, messages: list[ChatMessage], schema: dict[str, Any], parse: Callable[[Any], T]) -> T:
         error: Exception | None = None
@@ -138,37 +146,64 @@ class Consolidator:
                 error = caught
         raise StepFailed(f"{type(error).__name__}: {error}")
 
+    def _queue(self, step: str, ids: Sequence[str], failed: StepFailed, report: Report) -> None:
+        self._store.write(
+            "INSERT INTO consolidation_failures (step, record_ids, error, failed_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (step, record_ids) DO UPDATE SET attempts = attempts + 1, error = excluded.error, "
+            "failed_at = excluded.failed_at", (step, json.dumps(sorted(ids)), str(failed)[:500], _now()))
+        report.failures += 1
+
+    def _existing_topics(self) -> list[Record]:
+        """The topic pages, latest first."""
+        rows = self._store.query("SELECT id FROM records WHERE kind = 'topic' ORDER BY time_ts DESC")
+        return self._store.records([i for (i,) in rows])
+
+    def _topic_titles(self) -> list[str]:
+        return [topic.title for topic in self._existing_topics()[:TOPICS_SHOWN]]
+
     def _window(self, key: str, window: list[Record], previous: str, report: Report) -> str:
-        """Summarise one window and commit it with its links, topic and profile updates; the new summary."""
+        """Summarise one window and commit it with its links, its topic title and the earlier records
+        it outdates; the new summary (or `previous` when the model failed)."""
         ids = [r.id for r in window]
-        related = self._related(window)
-        by_label = segments.labels(window, related)
+        messages = segments.messages(key, window, previous, self._topic_titles())
         try:
-            summary = self._ask(segments.messages(key, window, previous, related), segments.schema(list(by_label)),
-                                segments.parse)
+            summary = self._ask(messages, segments.SCHEMA, segments.parse)
         except StepFailed as failed:
-            self._store.write(*_queue_sql("segment", ids, str(failed)))
-            report.failures += 1
+            self._queue("segment", ids, failed, report)
             return previous
+        replaced = self._outdated(window)
         segment = segments.record(key, window, summary, segments.source_id(ids))
-        topic = self._plan_topic(segment)
-        proposals = self._plan_profile(segment)
         with self._store.batch() as batch:
-            segment_id = (batch.add([segment]) or [_id_of(batch, segment)])[0]
-            for record_id in ids:
-                batch.execute("INSERT OR IGNORE INTO summary_links (summary_id, record_id) VALUES (?, ?)",
-                              (segment_id, record_id))
-            batch.execute("DELETE FROM consolidation_failures WHERE step = 'segment' AND record_ids = ?",
-                          (_key(ids),))
-            times = {r.id: r.time for r in [*window, *related]}
-            for old, new in segments.replacements(summary, by_label, times):
-                batch.execute("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
-                              "VALUES (?, ?, ?)", (old, new, _now()))
-            self._commit_topic(batch, segment_id, topic, report)
-            self._commit_profile(batch, segment_id, segment, proposals, report)
+            segment_id = (batch.add([segment]) or [_id_of(batch, segment.origin, segment.source_id)])[0]
+            batch.executemany("INSERT OR IGNORE INTO summary_links (summary_id, record_id) VALUES (?, ?)",
+                              [(segment_id, record_id) for record_id in ids])
+            batch.executemany("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
+                              "VALUES (?, ?, ?)", [(old, new, _now()) for old, new in replaced])
+            batch.execute("INSERT OR REPLACE INTO segment_topics (segment_id, title) VALUES (?, ?)",
+                          (segment_id, summary.topic))
         report.segments += 1
         report.covered += len(ids)
         return segment.text
+
+    def _outdated(self, window: list[Record]) -> list[tuple[str, str]]:
+        """(old id, new id) for the earlier records that a record of the window makes out of date: the
+        most similar pairs are put to the model one by one, as a yes/no question."""
+        related = self._related(window)
+        if not related:
+            return []
+        similar = self._store.similarity([r.text for r in window], [e.text for e in related])
+        pairs = sorted(((similar[i][j], i, j) for i in range(len(window)) for j in range(len(related))
+                        if similar[i][j] >= segments.SIMILAR), reverse=True)[:segments.RELATED_SHOWN]
+        replaced = []
+        for _, i, j in pairs:
+            earlier, later = related[j], window[i]
+            try:
+                if self._ask(segments.outdated_messages(earlier, later), segments.OUTDATED_SCHEMA,
+                             segments.parse_outdated):
+                    replaced.append((earlier.id, later.id))
+            except StepFailed:  # an unanswered check leaves both records as they are
+                continue
+        return replaced
 
     def _related(self, window: list[Record]) -> list[Record]:
         """Earlier raw records most like the window's records (what a newer record may outdate)."""
@@ -183,77 +218,74 @@ class Consolidator:
         ranked = sorted(best.values(), key=lambda pair: -pair[0])
         return sorted((record for _, record in ranked[:segments.RELATED_SHOWN]), key=lambda r: r.time)
 
-    def _plan_topic(self, segment: NewRecord) -> _TopicPlan | StepFailed:
-        existing = self._store.records([i for (i,) in self._store.query("SELECT id FROM records WHERE kind = 'topic'")])
-        try:
-            title = self._ask(topics.assign_messages(existing, segment), topics.ASSIGN_SCHEMA, topics.parse_assignment)
-        except StepFailed:  # fall back to words: the closest topic, else one named after the stream
-            closest = topics.lexical_topic(segment, existing)
-            title = closest.title if closest else segments.label(segment.origin.removeprefix("segment:"))
-        old = topics.match(title, existing)
-        title = old.title if old else title
+    def _waiting(self, sql: str) -> list[Record]:
+        return self._store.records([i for (i,) in self._store.query(f"SELECT r.id {sql} ORDER BY r.time_ts, r.rowid")])
+
+    def _topics(self, report: Report, progress: ProgressCallback, stop: Event | None) -> bool:
+        """Merge every segment no topic holds yet into its topic, a few segments per call; False if stopped."""
+        waiting = self._waiting(_TOPIC_PENDING)
+        titles = dict(self._store.query("SELECT segment_id, title FROM segment_topics"))
+        groups: dict[str, tuple[str, list[Record]]] = {}
+        existing = self._existing_topics()
+        for segment in waiting:
+            title = titles.get(segment.id) or ""
+            topic = topics.match(title, existing) if title else topics.lexical_topic(segment.text, existing)
+            title = topic.title if topic else title or segments.label(segment.origin.removeprefix("segment:"))
+            groups.setdefault(topics.slug(title), (title, []))[1].append(segment)
+        done = 0
+        for title, members in groups.values():
+            for start in range(0, len(members), TOPIC_BATCH):
+                if stop is not None and stop.is_set():
+                    return False
+                self._topic(title, members[start:start + TOPIC_BATCH], report)
+                done += len(members[start:start + TOPIC_BATCH])
+                progress(Progress("topics", done, len(waiting), "summaries", title))
+        return True
+
+    def _topic(self, title: str, new: list[Record], report: Report) -> None:
+        old = topics.match(title, self._existing_topics())
         linked = self._store.query("SELECT record_id FROM summary_links WHERE summary_id = ?", (old.id,)) if old else []
         earlier = sorted(self._store.records([i for (i,) in linked]), key=lambda r: r.time)[-topics.EARLIER_SHOWN:]
         try:
-            rewrite = self._ask(topics.rewrite_messages(title, old, earlier, segment), topics.rewrite_schema(earlier),
+            rewrite = self._ask(topics.rewrite_messages(title, old, earlier, new), topics.rewrite_schema(earlier),
                                 lambda value: topics.parse_rewrite(value, earlier))
         except StepFailed as failed:
-            return failed
-        return _TopicPlan(title, old, topics.record(title, old, segment, rewrite), rewrite.superseded)
-
-    def _plan_profile(self, segment: NewRecord) -> list[Proposal] | StepFailed:
-        messages, schema = self.profile.messages(segment.text, segment.time)
-        try:
-            return self._ask(messages, schema, parse_proposals)
-        except StepFailed as failed:
-            return failed
-
-    def _commit_topic(self, batch: Batch, segment_id: str, plan: _TopicPlan | StepFailed, report: Report) -> None:
-        if isinstance(plan, StepFailed):
-            batch.execute(*_queue_sql("topic", [segment_id], str(plan)))
-            report.failures += 1
+            self._queue("topic", [r.id for r in new], failed, report)
             return
-        topic_id = batch.replace_origin(plan.record.origin, [plan.record])[0]
-        if plan.old is not None and plan.old.id != topic_id:
-            batch.execute("UPDATE summary_links SET summary_id = ? WHERE summary_id = ?", (topic_id, plan.old.id))
-        batch.execute("INSERT OR IGNORE INTO summary_links (summary_id, record_id) VALUES (?, ?)",
-                      (topic_id, segment_id))
-        for record_id in plan.superseded:
-            batch.execute("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
-                          "SELECT id, ?, ? FROM records WHERE id = ?", (segment_id, _now(), record_id))
-        batch.execute("DELETE FROM consolidation_failures WHERE step = 'topic' AND record_ids = ?",
-                      (_key([segment_id]),))
+        newest = max(new, key=lambda r: r.time).id
+        page = topics.record(title, old, new, rewrite)
+        with self._store.batch() as batch:
+            topic_id = batch.replace_origin(page.origin, [page])[0]
+            if old is not None and old.id != topic_id:
+                batch.execute("UPDATE summary_links SET summary_id = ? WHERE summary_id = ?", (topic_id, old.id))
+            batch.executemany("INSERT OR IGNORE INTO summary_links (summary_id, record_id) VALUES (?, ?)",
+                              [(topic_id, r.id) for r in new])
+            batch.executemany("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
+                              "VALUES (?, ?, ?)", [(old_id, newest, _now()) for old_id in rewrite.superseded])
         report.topics += 1
 
-    def _commit_profile(self, batch: Batch, segment_id: str, segment: NewRecord,
-                        proposals: list[Proposal] | StepFailed, report: Report) -> None:
-        if isinstance(proposals, StepFailed):
-            batch.execute(*_queue_sql("profile", [segment_id], str(proposals)))
-            report.failures += 1
-            return
-        report.statements += self.profile.apply(batch, proposals, [segment_id], segment.sensitivity)
-        batch.execute("DELETE FROM consolidation_failures WHERE step = 'profile' AND record_ids = ?",
-                      (_key([segment_id]),))
-
-    def _retry(self, failure: Failure, report: Report) -> None:
-        """Run a queued topic or profile step again on its segment."""
-        found = self._store.records(failure.record_ids[:1])
-        if not found:  # the segment was forgotten meanwhile: nothing left to do
-            self._store.write("DELETE FROM consolidation_failures WHERE step = ? AND record_ids = ?",
-                              (failure.step, _key(failure.record_ids)))
-            return
-        segment = found[0]
-        before = report.failures
-        if failure.step == "topic":
-            topic = self._plan_topic(segment)
+    def _profile(self, report: Report, progress: ProgressCallback, stop: Event | None) -> bool:
+        """Read every segment the profile has not seen, a few per call; False if stopped."""
+        waiting = self._waiting(_PROFILE_PENDING)
+        for start in range(0, len(waiting), PROFILE_BATCH):
+            if stop is not None and stop.is_set():
+                return False
+            chunk = waiting[start:start + PROFILE_BATCH]
+            messages, schema = self.profile.messages(chunk)
+            try:
+                proposals = self._ask(messages, schema, parse_proposals)
+            except StepFailed as failed:
+                self._queue("profile", [r.id for r in chunk], failed, report)
+                continue
+            by_label = {f"N{n}": r for n, r in enumerate(chunk, 1)}
             with self._store.batch() as batch:
-                self._commit_topic(batch, segment.id, topic, report)
-        else:
-            proposals = self._plan_profile(segment)
-            with self._store.batch() as batch:
-                self._commit_profile(batch, segment.id, segment, proposals, report)
-        if report.failures == before:
-            report.retried += 1
+                for proposal in proposals:
+                    source = by_label.get(proposal.source, chunk[-1])
+                    report.statements += self.profile.apply(batch, [proposal], [source.id], source.sensitivity)
+                batch.executemany("INSERT OR IGNORE INTO profile_done (segment_id) VALUES (?)",
+                                  [(r.id,) for r in chunk])
+            progress(Progress("profile", start + len(chunk), len(waiting), "summaries"))
+        return True
 
 
 def pending(store: MemoryStore) -> int:
@@ -261,25 +293,19 @@ def pending(store: MemoryStore) -> int:
     return store.query(f"SELECT count(*) {_PENDING}")[0][0]
 
 
+def backlog(store: MemoryStore) -> dict[str, int]:
+    """What consolidation still has to do: raw records to summarise, segments waiting for their
+    topic and for the profile, and failed steps queued for a retry."""
+    counts = {step: store.query(f"SELECT count(*) {sql}")[0][0] for step, sql in _DONE.items()}
+    counts["queued_failures"] = store.query("SELECT count(*) FROM consolidation_failures")[0][0]
+    return {"records": counts["segment"], "topics": counts["topic"], "profile": counts["profile"],
+            "queued_failures": counts["queued_failures"]}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _key(ids: Sequence[str]) -> str:
-    return json.dumps(sorted(ids))
-
-
-def _queue_sql(step: str, ids: Sequence[str], error: str) -> tuple[str, tuple[object, ...]]:
-    """The statement that queues a failed step, or counts one more attempt of it."""
-    return (
-        "INSERT INTO consolidation_failures (step, record_ids, error, failed_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (step, record_ids) DO UPDATE SET attempts = attempts + 1, error = excluded.error, "
-        "failed_at = excluded.failed_at",
-        (step, _key(ids), error[:500], _now()),
-    )
-
-
-def _id_of(batch: Batch, record: NewRecord) -> str:
+def _id_of(batch: Any, origin: str, source_id: str) -> str:
     """The id of a segment stored by an earlier run (same origin and covered records)."""
-    rows = batch.rows("SELECT id FROM records WHERE origin = ? AND source_id = ?", (record.origin, record.source_id))
-    return rows[0][0]
+    return batch.rows("SELECT id FROM records WHERE origin = ? AND source_id = ?", (origin, source_id))[0][0]

@@ -109,12 +109,20 @@ def _create_consolidation(db: sqlite3.Connection) -> None:
     )
 
 
+def _create_consolidation_steps(db: sqlite3.Connection) -> None:
+    """The topic each segment was filed under (its topic is written later in the run) and the
+    segments the profile has read."""
+    db.execute("CREATE TABLE segment_topics (segment_id TEXT PRIMARY KEY, title TEXT NOT NULL)")
+    db.execute("CREATE TABLE profile_done (segment_id TEXT PRIMARY KEY)")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("create_records", _create_records),
     ("create_fts", _create_fts),
     ("create_memory_links", _create_memory_links),
     ("create_consolidation", _create_consolidation),
+    ("create_consolidation_steps", _create_consolidation_steps),
 ]
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from secondme.core.protocols import ChatMessage
-from secondme.core.types import Sensitivity
+from secondme.core.types import Record, Sensitivity
 from secondme.errors import SecondMeError
 from secondme.memory.segments import highest
 
@@ -23,9 +23,9 @@ SHOWN = 40
 _COLUMNS = "id, section, payload, sensitivity, pinned, user_edited, deleted, sources, updated_at"
 _SYSTEM = (
     "You keep a profile of the user: short standalone statements about the user, in sections ("
-    + ", ".join(SECTIONS) + "). From the new summary, propose statements that are new, or that correct a "
+    + ", ".join(SECTIONS) + "). From the new summaries, propose statements that are new, or that correct a "
     "statement of the profile (then put its id in replaces, else an empty string). Only lasting facts about "
-    "the user; propose nothing when the summary has none."
+    "the user; propose nothing when the summaries have none. source: the label of the summary it comes from."
 )
 
 
@@ -51,6 +51,7 @@ class Proposal:
     section: str
     text: str
     replaces: str = ""
+    source: str = "N1"  # the label of the summary it comes from
 
 
 def _clean(text: str) -> str:
@@ -140,19 +141,20 @@ class Profile:
                 lines += [f"{section.capitalize()}:", *(f"- {text}" for text in texts)]
         return "\n".join(lines)
 
-    def messages(self, summary: str, when: datetime) -> tuple[list[ChatMessage], dict[str, Any]]:
-        """The prompt and schema that propose statements from a new summary."""
+    def messages(self, summaries: Sequence[Record]) -> tuple[list[ChatMessage], dict[str, Any]]:
+        """The prompt and schema that propose statements from new summaries (labelled N1, N2...)."""
         shown = [s for s in self.statements() if not s.deleted][-SHOWN:]
         current = "\n".join(f"[{s.id}] ({s.section}) {s.text}" for s in shown) or "(empty)"
-        user = f"Profile:\n{current}\n\nNew summary ({when:%Y-%m-%d}):\n{summary}"
-        replaces = {"enum": ["", *(s.id for s in shown)]}
+        new = "\n".join(f"N{n} ({r.time:%Y-%m-%d}): {r.text}" for n, r in enumerate(summaries, 1))
+        user = f"Profile:\n{current}\n\nNew summaries:\n{new}"
         item = {
             "type": "object",
             "properties": {"section": {"enum": list(SECTIONS)}, "statement": {"type": "string", "maxLength": 150},
-                           "replaces": replaces},
-            "required": ["section", "statement", "replaces"],
+                           "replaces": {"enum": ["", *(s.id for s in shown)]},
+                           "source": {"enum": [f"N{n}" for n in range(1, len(summaries) + 1)]}},
+            "required": ["section", "statement", "replaces", "source"],
         }
-        schema = {"type": "object", "properties": {"statements": {"type": "array", "items": item, "maxItems": 4}},
+        schema = {"type": "object", "properties": {"statements": {"type": "array", "items": item, "maxItems": 6}},
                   "required": ["statements"]}
         return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}], schema
 
@@ -203,5 +205,6 @@ def parse(value: Any) -> list[Proposal]:
             raise ValueError(f"not a statement: {item!r}")
         text = _clean(item["statement"])
         if 0 < len(text) <= 300:
-            proposals.append(Proposal(item["section"], text, str(item.get("replaces") or "")))
+            proposals.append(Proposal(item["section"], text, str(item.get("replaces") or ""),
+                                      str(item.get("source") or "N1")))
     return proposals

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -15,39 +16,44 @@ from secondme.core.types import NewRecord, Record, Sensitivity
 
 SUMMARY_KINDS = ("segment", "topic")
 NOT_SUMMARISED = (*SUMMARY_KINDS, "reply")  # our own chat replies are not memories of the owner's life
-MAX_RECORDS = 16
-MAX_CHARS = 1500
+MAX_RECORDS = 24
+MAX_CHARS = 2400
 RECORD_CLIP = 1200
 EPISODE_GAP = timedelta(hours=6)  # a longer silence starts a new window (another session, another day)
-RELATED_SHOWN = 3  # earlier records shown beside a window, so the model can say which it outdates
+RELATED_SHOWN = 3  # earlier records checked against a window for being outdated by it
 _RANK = {Sensitivity.NORMAL: 0, Sensitivity.PRIVATE: 1, Sensitivity.SECRET: 2}
 
 # Bounded lengths keep a small model from looping until max_tokens (grammar-enforced by llama.cpp).
 _NAMES = {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 6}
 
 
-def schema(labels: Sequence[str]) -> dict[str, Any]:
-    """The answer's shape; `outdated` pairs name records by the labels the prompt gave them."""
-    label = {"enum": list(labels)}
-    pair = {"type": "object", "properties": {"old": label, "new": label}, "required": ["old", "new"]}
-    return {
-        "type": "object",
-        "properties": {
-            "summary": {"type": "string", "maxLength": 500}, "people": _NAMES, "places": _NAMES,
-            "facts": {"type": "array", "items": {"type": "string", "maxLength": 120}, "maxItems": 6},
-            "outdated": {"type": "array", "items": pair, "maxItems": 3},
-        },
-        "required": ["summary", "people", "places", "facts", "outdated"],
-    }
-
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string", "maxLength": 450}, "people": _NAMES, "places": _NAMES,
+        "facts": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 5},
+        "topic": {"type": "string", "maxLength": 40},
+    },
+    "required": ["summary", "people", "places", "facts", "topic"],
+}
+OUTDATED_SCHEMA: dict[str, Any] = {
+    "type": "object", "properties": {"outdated": {"type": "boolean"}}, "required": ["outdated"]}
+SIMILAR = 0.45  # cosine similarity above which an earlier record is checked for being outdated
 
 _SYSTEM = (
     "You condense a stretch of someone's memories (notes, messages) into their long-term memory. "
     "Call the owner of the memories 'the user'. Keep names, dates, places and numbers exact and state "
     "only what the records say. summary: 2 to 4 sentences. facts: short standalone facts, with dates when known. "
-    "outdated: pairs where a newer record (new) changes a fact that an older record (old) stated, e.g. the user "
-    "moved, changed job, a plan was changed or cancelled; usually none."
+    "topic: a title of 1 to 4 words for what this is about (a person, a project, a hobby, a place, health, "
+    "work...); reuse an existing topic's title when one fits."
 )
+_OUTDATED_SYSTEM = (
+    "You compare two notes from someone's memory. Answer outdated=true only if the later note makes what the "
+    "earlier note says no longer true (they moved, changed job, a plan was changed or cancelled, a number "
+    "changed). Notes on different things, or that add to each other, are not outdated."
+)
+# What a small model copies from the prompt instead of summarising: such an answer is retried.
+_ECHO = re.compile(r"Records to summarise|Context, not to summarise|what came just before|\bR\d+ \[\d{4}-")
 
 
 def highest(levels: Iterable[Sensitivity]) -> Sensitivity:
@@ -105,19 +111,28 @@ def _line(tag: str, record: Record) -> str:
     return f"{tag} [{record.time:%Y-%m-%d %H:%M}] {title}{text}"
 
 
-def labels(records: Sequence[Record], related: Sequence[Record]) -> dict[str, str]:
-    """{label: record id}: the window's records are R1, R2..., the earlier related ones E1, E2..."""
-    return {**{f"R{n}": r.id for n, r in enumerate(records, 1)}, **{f"E{n}": r.id for n, r in enumerate(related, 1)}}
-
-
-def messages(key: str, records: Sequence[Record], previous: str, related: Sequence[Record] = ()) -> list[ChatMessage]:
-    """The prompt that summarises one window, with the previous window's summary for context and
-    earlier records on the same subjects (which a newer record may outdate)."""
+def messages(key: str, records: Sequence[Record], previous: str, topics: Sequence[str] = ()) -> list[ChatMessage]:
+    """The prompt that summarises one window, with the summary of the part just before (when the
+    window continues it) and the topics so far."""
     lines = "\n".join(_line(f"R{n}", r) for n, r in enumerate(records, 1))
-    earlier = "\n".join(_line(f"E{n}", r) for n, r in enumerate(related, 1)) or "(none)"
-    user = (f"Summary of the part before:\n{previous or '(none)'}\n\nEarlier records on the same subjects:\n"
-            f"{earlier}\n\nRecords from {label(key)}:\n{lines}")
+    # The records come first: a small model given the earlier summary first tends to summarise that.
+    user = (f"Records to summarise, from {label(key)}:\n{lines}\n\nContext, not to summarise:\n"
+            f"- what came just before: {previous or '(nothing)'}\n"
+            f"- existing topics: {'; '.join(topics) or '(none yet)'}")
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
+
+
+def outdated_messages(earlier: Record, later: Record) -> list[ChatMessage]:
+    """The yes/no question whether a later record outdates an earlier one."""
+    user = (f"Earlier note ({earlier.time:%Y-%m-%d}): {' '.join(earlier.text.split())[:RECORD_CLIP]}\n"
+            f"Later note ({later.time:%Y-%m-%d}): {' '.join(later.text.split())[:RECORD_CLIP]}")
+    return [{"role": "system", "content": _OUTDATED_SYSTEM}, {"role": "user", "content": user}]
+
+
+def parse_outdated(value: Any) -> bool:
+    if not isinstance(value, dict) or not isinstance(value.get("outdated"), bool):
+        raise ValueError("no outdated flag")
+    return value["outdated"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +143,7 @@ class Summary:
     people: tuple[str, ...]
     places: tuple[str, ...]
     facts: tuple[str, ...]
-    outdated: tuple[tuple[str, str], ...] = ()  # (old label, new label)
+    topic: str = ""
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -142,22 +157,12 @@ def parse(value: Any) -> Summary:
     """Check the model's answer; ValueError when it is not a usable summary."""
     if not isinstance(value, dict) or not isinstance(value.get("summary"), str) or not value["summary"].strip():
         raise ValueError("no summary")
-    pairs = value.get("outdated") or []
-    outdated = tuple((str(p.get("old")), str(p.get("new"))) for p in pairs if isinstance(p, dict)) \
-        if isinstance(pairs, list) else ()
+    if _ECHO.search(value["summary"]):
+        raise ValueError("the summary copies the prompt")
+    topic = value.get("topic")
     return Summary(" ".join(value["summary"].split()), _strings(value.get("people", [])),
-                   _strings(value.get("places", [])), _strings(value.get("facts", [])), outdated)
-
-
-def replacements(summary: Summary, by_label: dict[str, str], times: dict[str, datetime]) -> list[tuple[str, str]]:
-    """The (old id, new id) pairs of an answer that make sense: known labels, the new one in the
-    window, not older than the old one."""
-    pairs = []
-    for old_label, new_label in summary.outdated:
-        old, new = by_label.get(old_label), by_label.get(new_label)
-        if old and new and old != new and new_label.startswith("R") and times[new] >= times[old]:
-            pairs.append((old, new))
-    return list(dict.fromkeys(pairs))
+                   _strings(value.get("places", [])), _strings(value.get("facts", [])),
+                   " ".join(topic.split())[:60] if isinstance(topic, str) else "")
 
 
 def source_id(ids: Sequence[str]) -> str:

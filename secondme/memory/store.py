@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -172,6 +173,14 @@ class MemoryStore:
         self._vectors.delete(writes.removed)
         self._embed_pending(no_progress, 64)
 
+    def similarity(self, texts: Sequence[str], others: Sequence[str]) -> list[list[float]]:
+        """Cosine similarity of each text to each other text, by the store's embedder."""
+        vectors = self._embedder.embed([*texts, *others])
+        norms = [math.sqrt(sum(x * x for x in v)) or 1.0 for v in vectors]
+        left, right = range(len(texts)), range(len(texts), len(vectors))
+        return [[sum(a * b for a, b in zip(vectors[i], vectors[j], strict=True)) / (norms[i] * norms[j])
+                 for j in right] for i in left]
+
     def _record(self, row: tuple) -> Record:
         record_id, source, source_id, origin, kind, content_hash, time, sensitivity, payload = row
         fields = json.loads(self._cipher.decrypt(payload))
@@ -317,3 +326,7 @@ class Batch:
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         """One write statement; the number of rows changed."""
         return self._store._db.execute(sql, params).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """One write statement per row of parameters."""
+        self._store._db.executemany(sql, rows)

@@ -1,4 +1,4 @@
-"""Topic summaries: which topic a segment belongs to, and the prompt that rewrites a topic with it."""
+"""Topic summaries: which topic a segment belongs to, and the prompt that rewrites a topic with new segments."""
 
 from __future__ import annotations
 
@@ -16,18 +16,10 @@ from secondme.memory.terms import tokens
 HISTORY = "\nHistory:\n"
 EARLIER_SHOWN = 6
 
-ASSIGN_SCHEMA: dict[str, Any] = {
-    "type": "object", "properties": {"topic": {"type": "string", "maxLength": 40}}, "required": ["topic"]}
-
-_ASSIGN_SYSTEM = (
-    "You file a summary of someone's memories under a topic of their life (a person, a project, a hobby, "
-    "a place, health, work...). Answer with the title of the existing topic it belongs to, or with a new "
-    "short title of 1 to 4 words when none fits."
-)
 _REWRITE_SYSTEM = (
-    "You keep one topic page of someone's long-term memory. Merge the new summary into the topic summary "
+    "You keep one topic page of someone's long-term memory. Merge the new summaries into the topic summary "
     "(at most 6 sentences). Where new information contradicts old, the summary says what is current and "
-    "history keeps what was true before, with dates. superseded: the ids of earlier summaries whose facts "
+    "history keeps what was true before, with dates. superseded: the labels of earlier summaries whose facts "
     "are now outdated (often none)."
 )
 
@@ -44,18 +36,6 @@ def split(record: Record) -> tuple[str, list[str]]:
     return summary, [line[2:] for line in history.splitlines() if line.startswith("- ")]
 
 
-def assign_messages(topics: Sequence[Record], segment: NewRecord) -> list[ChatMessage]:
-    titles = "\n".join(f"- {t.title}" for t in topics) or "(none yet)"
-    user = f"Existing topics:\n{titles}\n\nSummary:\n{segment.text}"
-    return [{"role": "system", "content": _ASSIGN_SYSTEM}, {"role": "user", "content": user}]
-
-
-def parse_assignment(value: Any) -> str:
-    if not isinstance(value, dict) or not isinstance(value.get("topic"), str) or not slug(value["topic"]).strip("-"):
-        raise ValueError("no topic title")
-    return " ".join(value["topic"].split())[:60]
-
-
 def _overlap(a: str, b: str) -> float:
     left, right = set(tokens(a)), set(tokens(b))
     return len(left & right) / len(left | right) if left and right else 0.0
@@ -70,19 +50,19 @@ def match(title: str, topics: Sequence[Record]) -> Record | None:
     return best if best is not None and _overlap(title, best.title) >= 0.5 else None
 
 
-def lexical_topic(segment: NewRecord, topics: Sequence[Record]) -> Record | None:
-    """The fallback when the model cannot name a topic: the topic sharing most words with the segment."""
-    best = max(topics, key=lambda t: _overlap(segment.text, t.text + " " + t.title), default=None)
-    return best if best is not None and _overlap(segment.text, best.text + " " + best.title) >= 0.15 else None
+def lexical_topic(text: str, topics: Sequence[Record]) -> Record | None:
+    """The fallback when the model names no topic: the topic sharing most words with the text."""
+    best = max(topics, key=lambda t: _overlap(text, t.text + " " + t.title), default=None)
+    return best if best is not None and _overlap(text, best.text + " " + best.title) >= 0.15 else None
 
 
 def rewrite_schema(earlier: Sequence[Record]) -> dict[str, Any]:
-    ids = {"enum": [r.id for r in earlier]} if earlier else {"type": "string"}
+    labels = {"enum": [f"S{n}" for n in range(1, len(earlier) + 1)] or [""]}
     return {
         "type": "object",
         "properties": {
             "summary": {"type": "string", "maxLength": 700},
-            "superseded": {"type": "array", "items": ids, "maxItems": EARLIER_SHOWN},
+            "superseded": {"type": "array", "items": labels, "maxItems": EARLIER_SHOWN},
             "history": {"type": "array", "items": {"type": "string", "maxLength": 150}, "maxItems": 5},
         },
         "required": ["summary", "superseded", "history"],
@@ -90,13 +70,15 @@ def rewrite_schema(earlier: Sequence[Record]) -> dict[str, Any]:
 
 
 def rewrite_messages(
-    title: str, topic: Record | None, earlier: Sequence[Record], segment: NewRecord
+    title: str, topic: Record | None, earlier: Sequence[Record], new: Sequence[Record]
 ) -> list[ChatMessage]:
     summary, history = split(topic) if topic else ("(a new topic)", [])
     past = "\n".join(f"- {line}" for line in history) or "(none)"
-    shown = "\n".join(f"[{r.id}] {r.time:%Y-%m-%d}: {' '.join(r.text.split())[:400]}" for r in earlier) or "(none)"
+    shown = "\n".join(f"S{n} ({r.time:%Y-%m-%d}): {' '.join(r.text.split())[:400]}"
+                      for n, r in enumerate(earlier, 1)) or "(none)"
+    added = "\n".join(f"({r.time:%Y-%m-%d}) {r.text}" for r in new)
     user = (f"Topic: {title}\n\nCurrent summary:\n{summary}\n\nHistory:\n{past}\n\nEarlier summaries:\n{shown}"
-            f"\n\nNew summary ({segment.time:%Y-%m-%d}):\n{segment.text}")
+            f"\n\nNew summaries:\n{added}")
     return [{"role": "system", "content": _REWRITE_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -110,22 +92,22 @@ class Rewrite:
 
 
 def parse_rewrite(value: Any, earlier: Sequence[Record]) -> Rewrite:
-    """Check the model's answer; unknown superseded ids are dropped, an empty summary is an error."""
+    """Check the model's answer; unknown superseded labels are dropped, an empty summary is an error."""
     if not isinstance(value, dict) or not isinstance(value.get("summary"), str) or not value["summary"].strip():
         raise ValueError("no topic summary")
-    known = {r.id for r in earlier}
+    known = {f"S{n}": r.id for n, r in enumerate(earlier, 1)}
     history = [" ".join(h.split()) for h in value.get("history") or [] if isinstance(h, str) and h.strip()]
-    superseded = [i for i in value.get("superseded") or [] if i in known]
+    superseded = [known[label] for label in value.get("superseded") or [] if label in known]
     return Rewrite(" ".join(value["summary"].split()), tuple(dict.fromkeys(history)), tuple(dict.fromkeys(superseded)))
 
 
-def record(title: str, topic: Record | None, segment: NewRecord, rewrite: Rewrite) -> NewRecord:
-    """The rewritten topic: newest time, the highest sensitivity of the topic and the new segment."""
+def record(title: str, topic: Record | None, new: Sequence[Record], rewrite: Rewrite) -> NewRecord:
+    """The rewritten topic: newest time, the highest sensitivity of the topic and the new segments."""
     text = rewrite.summary + (HISTORY + "\n".join(f"- {h}" for h in rewrite.history) if rewrite.history else "")
-    older = [topic] if topic else []
-    people = dict.fromkeys([*segment.people, *(p for t in older for p in t.people)])
+    parts = [*new, *([topic] if topic else [])]
+    people = dict.fromkeys(p for part in parts for p in part.people)
     return NewRecord(
-        text=text, time=max([segment.time, *(t.time for t in older)]), source="secondme", source_id="topic",
+        text=text, time=max(part.time for part in parts), source="secondme", source_id="topic",
         kind="topic", origin=topic.origin if topic else f"topic:{slug(title)}", title=topic.title if topic else title,
-        people=tuple(people)[:12], sensitivity=highest([segment.sensitivity, *(t.sensitivity for t in older)]),
+        people=tuple(people)[:12], sensitivity=highest(part.sensitivity for part in parts),
     )
