@@ -307,3 +307,11 @@ def test_the_small_model_consolidates_the_sample_notes(small_gguf: Path, monkeyp
         print(json.dumps([s.text for s in statements]))
     finally:
         services.close()
+
+
+def test_a_summary_that_loops_on_a_sentence_keeps_it_once() -> None:
+    looping = {"summary": "They read a novel.  They read a novel. They loved it! They read a novel.", "people": [],
+               "places": [], "facts": [], "topic": "Reading"}
+    assert segments.parse(looping).summary == "They read a novel. They loved it!"
+    with pytest.raises(ValueError, match="copies the prompt"):
+        segments.parse({**looping, "summary": "Records to summarise, from notes: R1 [2026-01-02 10:00] hi"})

@@ -31,7 +31,7 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "summary": {"type": "string", "maxLength": 450}, "people": _NAMES, "places": _NAMES,
-        "facts": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 5},
+        "facts": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 3},
         "topic": {"type": "string", "maxLength": 40},
     },
     "required": ["summary", "people", "places", "facts", "topic"],
@@ -43,7 +43,8 @@ SIMILAR = 0.45  # cosine similarity above which an earlier record is checked for
 _SYSTEM = (
     "You condense a stretch of someone's memories (notes, messages) into their long-term memory. "
     "Call the owner of the memories 'the user'. Keep names, dates, places and numbers exact and state "
-    "only what the records say. summary: 2 to 4 sentences. facts: short standalone facts, with dates when known. "
+    "only what the records say. summary: 2 to 4 sentences. facts: up to 3 whole sentences worth "
+    "remembering, each with its date. "
     "topic: a title of 1 to 4 words for what this is about (a person, a project, a hobby, a place, health, "
     "work...); reuse an existing topic's title when one fits."
 )
@@ -54,6 +55,12 @@ _OUTDATED_SYSTEM = (
 )
 # What a small model copies from the prompt instead of summarising: such an answer is retried.
 _ECHO = re.compile(r"Records to summarise|Context, not to summarise|what came just before|\bR\d+ \[\d{4}-")
+
+
+def tidy(text: str) -> str:
+    """Whitespace collapsed and repeated sentences dropped (a small model may loop on one)."""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    return " ".join(dict.fromkeys(sentence for sentence in sentences if sentence))
 
 
 def highest(levels: Iterable[Sensitivity]) -> Sensitivity:
@@ -160,7 +167,7 @@ def parse(value: Any) -> Summary:
     if _ECHO.search(value["summary"]):
         raise ValueError("the summary copies the prompt")
     topic = value.get("topic")
-    return Summary(" ".join(value["summary"].split()), _strings(value.get("people", [])),
+    return Summary(tidy(value["summary"]), _strings(value.get("people", [])),
                    _strings(value.get("places", [])), _strings(value.get("facts", [])),
                    " ".join(topic.split())[:60] if isinstance(topic, str) else "")
 

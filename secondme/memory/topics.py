@@ -10,7 +10,7 @@ from typing import Any
 
 from secondme.core.protocols import ChatMessage
 from secondme.core.types import NewRecord, Record
-from secondme.memory.segments import highest
+from secondme.memory.segments import highest, tidy
 from secondme.memory.terms import tokens
 
 HISTORY = "\nHistory:\n"
@@ -98,7 +98,7 @@ def parse_rewrite(value: Any, earlier: Sequence[Record]) -> Rewrite:
     known = {f"S{n}": r.id for n, r in enumerate(earlier, 1)}
     history = [" ".join(h.split()) for h in value.get("history") or [] if isinstance(h, str) and h.strip()]
     superseded = [known[label] for label in value.get("superseded") or [] if label in known]
-    return Rewrite(" ".join(value["summary"].split()), tuple(dict.fromkeys(history)), tuple(dict.fromkeys(superseded)))
+    return Rewrite(tidy(value["summary"]), tuple(dict.fromkeys(history)), tuple(dict.fromkeys(superseded)))
 
 
 def record(title: str, topic: Record | None, new: Sequence[Record], rewrite: Rewrite) -> NewRecord:
