@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from secondme import config as config_module
 from secondme.config import Config
@@ -18,6 +19,9 @@ from secondme.core.prompt import Persona
 from secondme.core.protocols import ChatModel, Embedder, GenerationOptions
 from secondme.errors import ModelError
 from secondme.memory.consolidation import Consolidator
+
+if TYPE_CHECKING:
+    from secondme.memory.background import BackgroundConsolidation
 from secondme.memory.crypto import Cipher
 from secondme.memory.keys import KeyInfo, load_or_create_key
 from secondme.memory.store import MemoryStore
@@ -114,6 +118,12 @@ class Services:
         """Consolidation of memory (segments, topics, profile) on the chat model."""
         options = GenerationOptions(max_tokens=400, seed=self.config.model.seed)
         return Consolidator(self.store, self.chat_model(progress), progress, options)
+
+    def background_consolidation(self) -> BackgroundConsolidation:
+        """Consolidation on a thread of its own whenever the user is idle (start() it, close() it)."""
+        from secondme.memory.background import BackgroundConsolidation
+
+        return BackgroundConsolidation(self.store, self.consolidator)
 
     def close(self) -> None:
         self.store.close()

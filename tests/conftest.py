@@ -66,12 +66,23 @@ def secondme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def small_gguf() -> Path:
-    """The real built-in small GGUF, assembled once into a cache shared by the test run."""
+def _bundled(name: str) -> Path:
     import os
 
     from secondme.models.bundled import ensure_model
 
     cache = Path(os.environ.get("SECONDME_TEST_CACHE", Path.home() / ".cache" / "secondme-tests"))
-    return ensure_model("small", cache / "models")
+    return ensure_model(name, cache / "models")
+
+
+@pytest.fixture(scope="session")
+def small_gguf() -> Path:
+    """The real built-in small GGUF (0.5B), assembled once into a cache shared by the test run."""
+    return _bundled("small")
+
+
+@pytest.fixture(scope="session")
+def answer_gguf() -> Path:
+    """The real built-in answer GGUF (1.5B, `secondme[answer]`): the one that consolidates memory,
+    which the 0.5B cannot do well (it copies its prompt instead of summarising)."""
+    return _bundled("answer")

@@ -315,3 +315,25 @@ def test_a_summary_that_loops_on_a_sentence_keeps_it_once() -> None:
     assert segments.parse(looping).summary == "They read a novel. They loved it!"
     with pytest.raises(ValueError, match="copies the prompt"):
         segments.parse({**looping, "summary": "Records to summarise, from notes: R1 [2026-01-02 10:00] hi"})
+
+
+def test_background_consolidation_works_while_idle_and_yields_to_the_user(store: MemoryStore) -> None:
+    from secondme.memory.background import BackgroundConsolidation
+    from secondme.memory.consolidation import pending
+
+    store.add(messages("chat:ana", [f"#climbing note {n}" for n in range(60)]))
+    model = RuleModel(delay=0.01)
+    reports = []
+    job = BackgroundConsolidation(store, lambda: Consolidator(store, model), idle_s=0, poll_s=0.02,
+                                  on_done=reports.append)
+    job.pause()  # the user is chatting: nothing runs
+    job.start()
+    time.sleep(0.3)
+    assert model.calls == 0 and pending(store) == 60
+    job.resume()
+    deadline = time.monotonic() + 20
+    while pending(store) or not reports:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    job.close(timeout=5)
+    assert set(raw_coverage(store).values()) == {1} and len(ids_of(store, "topic")) == 1

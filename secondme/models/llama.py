@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class LlamaChatModel:
         except ImportError:
             raise ModelError("llama-cpp-python is not installed: pip install llama-cpp-python") from None
         self.name = path.stem
+        self._lock = threading.RLock()
         self.path = path
         try:
             self._llama = llama_cpp.Llama(
@@ -135,18 +137,20 @@ class LlamaChatModel:
         self, messages: Sequence[ChatMessage], options: GenerationOptions = GenerationOptions()
     ) -> Iterator[str]:
         """Yield the answer piece by piece; closing the iterator stops generation at once."""
-        try:
-            self._prepare_prefix(messages, options.stable_prefix)
-            chunks = self._llama.create_chat_completion(messages=list(messages), stream=True, **self._params(options))
-        except (ValueError, RuntimeError) as error:
-            raise ModelError(f"{self.name}: {error}") from None
-        try:
-            for chunk in chunks:
-                piece = chunk["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
-        finally:
-            chunks.close()
+        with self._lock:  # one context: a chat and a background job take turns
+            try:
+                self._prepare_prefix(messages, options.stable_prefix)
+                chunks = self._llama.create_chat_completion(messages=list(messages), stream=True,
+                                                            **self._params(options))
+            except (ValueError, RuntimeError) as error:
+                raise ModelError(f"{self.name}: {error}") from None
+            try:
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            finally:
+                chunks.close()
 
     def complete_json(
         self,
@@ -156,12 +160,13 @@ class LlamaChatModel:
     ) -> Any:
         """Return the parsed JSON of an answer whose grammar is constrained by `schema`."""
         try:
-            self._prepare_prefix(messages, options.stable_prefix)
-            result = self._llama.create_chat_completion(
-                messages=list(messages),
-                response_format={"type": "json_object", "schema": schema},
-                **self._params(options),
-            )
+            with self._lock:
+                self._prepare_prefix(messages, options.stable_prefix)
+                result = self._llama.create_chat_completion(
+                    messages=list(messages),
+                    response_format={"type": "json_object", "schema": schema},
+                    **self._params(options),
+                )
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"{self.name}: {error}") from None
         text = result["choices"][0]["message"]["content"] or ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
@@ -23,9 +24,18 @@ from secondme.core.assistant import Answer, Assistant, Conversation, Reply
 from secondme.ui.tasks import StreamWorker
 
 
+class Yielding(Protocol):
+    """Background work that gives the model up while the user chats."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 class ChatWindow(QMainWindow):
-    def __init__(self, assistant: Assistant, title: str = "SecondMe") -> None:
+    def __init__(self, assistant: Assistant, title: str = "SecondMe", background: Yielding | None = None) -> None:
         super().__init__()
+        self.background = background
         self.setWindowTitle(title)
         self.resize(900, 620)
         self.assistant = assistant
@@ -76,6 +86,8 @@ class ChatWindow(QMainWindow):
         self.status.setText("Thinking…")
         self.send.setEnabled(False)
         self.stop.setEnabled(True)
+        if self.background is not None:
+            self.background.pause()
         replies: list[Reply] = []
 
         def start() -> Iterator[str]:  # retrieval runs here, off the Qt thread, too
@@ -103,6 +115,8 @@ class ChatWindow(QMainWindow):
         if self.worker is not None:
             self.worker.wait()
         self.worker = None
+        if self.background is not None:
+            self.background.resume()
         self.send.setEnabled(True)
         self.stop.setEnabled(False)
         self.status.setText(message)

@@ -28,6 +28,7 @@ def main() -> int:
     dialog.show()
     result: list[Any] = []
     windows: list[ChatWindow] = []
+    background: list[Any] = []
     worker = StreamWorker(lambda: progress_stream(services.assistant, result), lambda: result[-1])
 
     def on_progress(event: Progress) -> None:
@@ -38,7 +39,9 @@ def main() -> int:
 
     def on_ready(assistant: Any) -> None:
         dialog.close()
-        windows.append(ChatWindow(assistant))
+        background.append(services.background_consolidation())
+        background[0].start()
+        windows.append(ChatWindow(assistant, background=background[0]))
         windows[0].show()
 
     def on_failed(message: str) -> None:
@@ -52,6 +55,8 @@ def main() -> int:
     worker.start()
     code = app.exec()
     worker.wait()
+    for job in background:
+        job.close()
     services.close()
     return code
 
