@@ -146,7 +146,7 @@ def _spy(complete: Any, prompts: list[str]) -> Any:
 def test_newer_facts_supersede_older_summaries_of_the_topic(store: MemoryStore) -> None:
     store.add(messages("notes", ["#home I live in Porto"]))
     Consolidator(store, RuleModel()).run()
-    store.add(messages("notes", ["#home I now live in Lisbon"], start=5))
+    store.add(messages("notes", ["#home I moved, I now live in Lisbon"], start=5))
     Consolidator(store, RuleModel()).run()
     old, new = store.records(ids_of(store, "segment"))
     porto, lisbon = ids_of(store, "message")
@@ -221,6 +221,7 @@ def test_new_segments_of_a_topic_are_merged_in_one_call(store: MemoryStore) -> N
     report = Consolidator(store, model).run()
     assert (report.segments, report.topics) == (3, 1)
     assert (model.steps["facts"], model.steps["history"], model.steps["statements"]) == (3, 1, 1)
+    assert model.steps["outdated"] == 0  # no record speaks of a change: nothing to check
     [topic] = store.records(ids_of(store, "topic"))
     assert all(f"session {n}" in topic.text for n in range(9))
 

@@ -187,16 +187,18 @@ class Consolidator:
 
     def _outdated(self, window: list[Record]) -> list[tuple[str, str]]:
         """(old id, new id) for the earlier records that a record of the window makes out of date: the
-        most similar pairs are put to the model one by one, as a yes/no question."""
-        related = self._related(window)
+        records that speak of a change, and the earlier records most like them, are put to the model
+        pair by pair as a yes/no question."""
+        changing = [r for r in window if segments.CHANGE_WORDS.search(r.text)]
+        related = self._related(changing) if changing else []
         if not related:
             return []
-        similar = self._store.similarity([r.text for r in window], [e.text for e in related])
-        pairs = sorted(((similar[i][j], i, j) for i in range(len(window)) for j in range(len(related))
+        similar = self._store.similarity([r.text for r in changing], [e.text for e in related])
+        pairs = sorted(((similar[i][j], i, j) for i in range(len(changing)) for j in range(len(related))
                         if similar[i][j] >= segments.SIMILAR), reverse=True)[:segments.RELATED_SHOWN]
         replaced = []
         for _, i, j in pairs:
-            earlier, later = related[j], window[i]
+            earlier, later = related[j], changing[i]
             try:
                 if self._ask(segments.outdated_messages(earlier, later), segments.OUTDATED_SCHEMA,
                              segments.parse_outdated):
