@@ -12,9 +12,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.evernote import looks_like_enex, parse_enex
+from ingest.gps import GPS_FORMATS
+from ingest.instagram import looks_like_instagram, parse_instagram
 from ingest.items import Item, ParseError
 from ingest.jsonl import looks_like_jsonl, parse_jsonl
 from ingest.notes import parse_note
+from ingest.pdf import looks_like_pdf, parse_pdf
+from ingest.signal import looks_like_signal, parse_signal
+from ingest.telegram import looks_like_telegram, parse_telegram
+from ingest.whatsapp import looks_like_whatsapp, parse_whatsapp
 
 HEAD_BYTES = 64 * 1024
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown")
@@ -41,7 +48,7 @@ def _jsonl(path: Path) -> Parsed:
 
 
 def _note(path: Path) -> Parsed:
-    yield from parse_note(path)
+    yield from parse_note(path, markdown=path.suffix.lower() not in TEXT_SUFFIXES)
 
 
 def _is_markdown(path: Path, head: bytes) -> bool:
@@ -52,7 +59,14 @@ def _is_markdown(path: Path, head: bytes) -> bool:
 
 # Order matters: specific formats (recognised by their content) before the generic text ones.
 FORMATS: list[Format] = [
+    Format("pdf", lambda path, head: looks_like_pdf(head) or path.suffix.lower() == ".pdf", parse_pdf),
+    Format("evernote", lambda path, head: looks_like_enex(head) or path.suffix.lower() == ".enex", parse_enex),
     Format("jsonl", lambda path, head: looks_like_jsonl(head) or path.suffix.lower() in (".jsonl", ".ndjson"), _jsonl),
+    Format("telegram", looks_like_telegram, parse_telegram),
+    Format("instagram", looks_like_instagram, parse_instagram),
+    Format("signal", looks_like_signal, parse_signal),  # before WhatsApp, whose bracketed lines look alike
+    Format("whatsapp", looks_like_whatsapp, parse_whatsapp),
+    *(Format(*spec) for spec in GPS_FORMATS),  # GPX, Google location history, OwnTracks, Overland
     Format("markdown", _is_markdown, _note),
     Format("text", lambda path, head: path.suffix.lower() in TEXT_SUFFIXES, _note),
 ]
@@ -68,6 +82,8 @@ def detect_format(path: Path) -> Format:
             head = handle.read(HEAD_BYTES)
     except OSError as error:
         raise ParseError(name, f"cannot read: {error.strerror or error}") from error
+    if not head:
+        raise ParseError(name, "the file is empty")
     for candidate in FORMATS:
         if candidate.sniff(path, head):
             return candidate

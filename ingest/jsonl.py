@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ingest.items import Item, ParseError
 from ingest.notes import SENSITIVITIES
@@ -77,21 +77,42 @@ def item_from_object(name: str, origin: str, number: int, obj: Any) -> Item:
     )
 
 
+BLOCK_LINES = 1000  # a file's lines are stored in blocks (one origin each), so memory does not grow with it
+
+
+def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) with None for a line longer than `limit` bytes, which is skipped unread."""
+    number = 0
+    while True:
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = handle.readline(1 << 20)
+            yield number, None
+        else:
+            yield number, raw
+
+
 def parse_jsonl(path: Path) -> Iterator[LineResult]:
     """Stream the file's lines as items or per-line errors. Whole-file problems raise."""
     name = str(path)
-    origin = str(path.resolve())
+    resolved = str(path.resolve())
     try:
         handle = path.open("rb")
     except OSError as error:
         raise ParseError(name, f"cannot read: {error.strerror or error}") from error
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            if len(raw) > MAX_LINE_CHARS * 4:
-                yield LineResult(error=ParseError(name, f"line is {len(raw):,} bytes long", f"line {number}"))
+        for number, raw in _lines(handle, MAX_LINE_CHARS * 4):
+            if raw is None:
+                yield LineResult(error=ParseError(name, f"line is over {MAX_LINE_CHARS * 4:,} bytes long",
+                                                  f"line {number}"))
                 continue
             if not raw.strip():
                 continue
+            origin = f"{resolved}#lines-{(number - 1) // BLOCK_LINES * BLOCK_LINES + 1}"
             try:
                 obj = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
                 yield LineResult(item=item_from_object(name, origin, number, obj))

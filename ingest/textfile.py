@@ -12,12 +12,18 @@ MAX_LINE_CHARS = 200_000
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def _size_text(size: int) -> str:
+def size_text(size: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024  # type: ignore[assignment]
     return ""
+
+
+def _looks_like_utf16(head: bytes) -> bool:
+    """Mostly-ASCII text in UTF-16: every other byte is NUL."""
+    pairs = len(head) // 2
+    return pairs >= 2 and max(head[0::2].count(0), head[1::2].count(0)) >= 0.8 * pairs
 
 
 def read_text(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> str:
@@ -28,14 +34,16 @@ def read_text(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> str:
         if size == 0:
             raise ParseError(name, "the file is empty")
         if size > max_bytes:
-            raise ParseError(name, f"the file is {_size_text(size)}; text files over "
-                                   f"{_size_text(max_bytes)} are not supported (split it up)")
+            raise ParseError(name, f"the file is {size_text(size)}; text files over "
+                                   f"{size_text(max_bytes)} are not supported (split it up)")
         data = path.read_bytes()
     except OSError as error:
         raise ParseError(name, f"cannot read: {error.strerror or error}") from error
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
     if encoding == "utf-8":
         nul = data.find(b"\x00")
+        if nul >= 0 and _looks_like_utf16(data[:4096]):
+            raise ParseError(name, "UTF-16 text without a byte-order mark; re-save the file as UTF-8")
         if nul >= 0:
             raise ParseError(name, f"binary data, not text (NUL byte at offset {nul})")
     try:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from secondme import config as config_module
+from secondme.companion.clock import Clock
 from secondme.config import Config
 from secondme.core.assistant import Assistant, Audience
 from secondme.core.prompt import Persona
@@ -21,6 +21,8 @@ from secondme.errors import ModelError
 from secondme.memory.consolidation import Consolidator
 
 if TYPE_CHECKING:
+    from secondme.companion.scheduler import CompanionScheduler
+    from secondme.companion.wakeup import Companion
     from secondme.memory.background import BackgroundConsolidation
 from secondme.memory.crypto import Cipher
 from secondme.memory.keys import KeyInfo, load_or_create_key
@@ -84,6 +86,7 @@ class Services:
     key: KeyInfo
     store: MemoryStore
     _model: ChatModel | None = field(default=None, repr=False)
+    clock: Clock = field(default_factory=Clock)  # the app's "now" (SECONDME_NOW sets it)
 
     def chat_model(self, progress: ProgressCallback = no_progress) -> ChatModel:
         if self._model is None:
@@ -107,11 +110,12 @@ class Services:
             allowed = GuestList(self.store).get(guest)
             audience = Audience(allowed.name, allowed.allow_private)
         recall = RecallingStore(self.store, Retriever(self.store, known_people=[owner.name] if owner.name else []),
-                                lambda: datetime.now(UTC))
+                                self.clock.now)
         return Assistant(
             self.chat_model(progress), recall, Persona(owner.name, owner.about), options,
             top_k=self.config.memory.top_k, instructions=InstructionBook(self.store), audience=audience,
             guard=partial(secret_guard, self.store, audience.hidden), profile=Profile(self.store),
+            clock=self.clock.now,
         )
 
     def consolidator(self, progress: ProgressCallback = no_progress) -> Consolidator:
@@ -124,6 +128,20 @@ class Services:
         from secondme.memory.background import BackgroundConsolidation
 
         return BackgroundConsolidation(self.store, self.consolidator)
+
+    def companion(self, progress: ProgressCallback = no_progress) -> Companion:
+        """Working memory, follow-ups and check-ins; the model is loaded only when a step needs it."""
+        from secondme.companion.wakeup import Companion
+
+        options = GenerationOptions(max_tokens=200, seed=self.config.model.seed)
+        return Companion(self.store, lambda: self.chat_model(progress), self.config.companion, self.clock,
+                         self.config.owner.name, options)
+
+    def companion_scheduler(self, companion: Companion) -> CompanionScheduler:
+        """The persistent scheduler of wake-ups and follow-ups (start() it, shutdown() it)."""
+        from secondme.companion.scheduler import CompanionScheduler
+
+        return CompanionScheduler(companion, self.data_dir)
 
     def close(self) -> None:
         self.store.close()
@@ -141,4 +159,5 @@ def build(
     key = load_or_create_key(home)
     vectors = VectorIndex.remote(config.memory.chroma_url) if config.memory.chroma_url else None
     store = MemoryStore(home, Cipher(key.key), embedder or make_embedder(), vectors)
-    return Services(config, home, key, store, model)
+    clock = Clock.from_env(os.environ.get("SECONDME_NOW", ""), config.companion.timezone)
+    return Services(config, home, key, store, model, clock)

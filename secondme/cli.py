@@ -21,6 +21,7 @@ from secondme.paths import data_dir
 if TYPE_CHECKING:
     from secondme.app import Services
     from secondme.core.assistant import Answer, Reply
+    from secondme.ingestion import IngestReport
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -104,16 +105,23 @@ def cmd_chat(args: argparse.Namespace) -> int:
     conversation = Conversation()
     who = f" with guest {args.as_guest} (twin mode)" if args.as_guest else ""
     out.print(f"[dim]SecondMe chat{who}. Empty line or Ctrl-D to leave; Ctrl-C stops an answer.[/dim]")
+    from secondme.cli_companion import after_chat, open_checkin
+
+    if not args.as_guest:
+        conversation = open_checkin(services, conversation)  # an unanswered check-in opens the chat
     while True:
         try:
             question = input("you> ").strip()
         except (EOFError, KeyboardInterrupt):
             out.print()
-            return 0
+            break
         if not question or question in ("/quit", "/exit"):
-            return 0
+            break
         out.print("[bold]me>[/bold] ", end="")
         print_citations(stream_reply(assistant.reply(conversation, question)))
+    if not args.as_guest and any(turn["role"] == "user" for turn in conversation.turns):
+        after_chat(services)  # follow-ups and the working memory
+    return 0
 
 
 def cmd_remember(args: argparse.Namespace) -> int:
@@ -123,7 +131,7 @@ def cmd_remember(args: argparse.Namespace) -> int:
     if not text:
         raise SecondMeError("nothing to remember: give the text to keep")
     services = _services()
-    now = datetime.now(UTC)
+    now = services.clock.now()
     record = NewRecord(text, now, "remember", f"remember:{now.isoformat()}", "note", "remember", "Remembered",
                        sensitivity=Sensitivity(args.sensitivity))
     result = services.store.add([record])
@@ -131,17 +139,59 @@ def cmd_remember(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from secondme.ingestion import Ingestor
+def print_ingest_report(report: IngestReport) -> None:
+    from rich.markup import escape
 
-    services = _services()
-    with _progress() as bar:
-        report = Ingestor(services.store).ingest([Path(p) for p in args.paths], bar)
     for line in report.errors:
-        err.print(f"[red]error:[/red] {line}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(line)}", markup=True, highlight=False)
     out.print(f"{report.files} file(s): {report.added} new record(s), {report.skipped} unchanged, "
               f"{report.removed} removed, {len(report.errors)} error(s)")
+    for source, owner in report.owners.items():
+        if owner.how != "given":
+            why = "named by the export" if owner.how == "export" else "the most frequent sender"
+            out.print(f"You are \"{owner.name}\" in {source} chats ({why}); if not, ingest them again "
+                      "with --me NAME.", markup=False)
+
+
+def ask_owner(source: str, ranking: list[tuple[str, int]]) -> str:
+    senders = ", ".join(f"{name} ({count})" for name, count in ranking[:8])
+    try:
+        return input(f"Which sender are you in these {source} chats? {senders}\n[{ranking[0][0]}] ")
+    except EOFError:
+        return ""
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from secondme.ingestion import Ingestor, expand
+    from secondme.owners import ChatOwners
+
+    services = _services()
+    paths = [Path(p) for p in args.paths]
+    if args.watch:
+        return watch_folders(services, paths)
+    owners = ChatOwners(services.store, args.me or "", ask_owner if sys.stdin.isatty() else None,
+                        services.config.owner.name)
+    owners.prepare(expand(paths))  # asks who you are (once per chat app) before the progress bar starts
+    with _progress() as bar:
+        report = Ingestor(services.store, owners).ingest(paths, bar)
+    print_ingest_report(report)
     return 1 if report.errors else 0
+
+
+def watch_folders(services: Services, folders: list[Path]) -> int:
+    from secondme.watching import Watcher
+
+    if not_folders := [str(f) for f in folders if not f.is_dir()]:
+        raise SecondMeError(f"--watch takes folders; not a folder: {', '.join(not_folders)}")
+    with Watcher(services.store, folders) as watcher:
+        with _progress() as bar:
+            print_ingest_report(watcher.ingest_all(bar))
+        out.print(f"Watching {', '.join(map(str, folders))} for changes (Ctrl-C stops)…")
+        try:
+            watcher.run(print_ingest_report)
+        except KeyboardInterrupt:
+            out.print("Stopped watching.")
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -309,8 +359,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sensitivity", choices=["normal", "private", "secret"], default="normal")
     p.set_defaults(func=cmd_remember)
 
-    p = sub.add_parser("ingest", help="bring in notes (Markdown, text) and JSON Lines records")
+    p = sub.add_parser("ingest", help="bring in notes (Markdown, Obsidian, text, Evernote, PDF), chat exports "
+                       "(WhatsApp, Telegram, Signal, Instagram), location history (GPX, Google, OwnTracks, "
+                       "Overland) and JSON Lines records")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--watch", action="store_true", help="then keep ingesting new or changed files in these folders")
+    p.add_argument("--me", metavar="NAME", help="your name as sender in these chat exports (remembered per app)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("search", help="hybrid keyword + meaning search of your memories")
@@ -346,6 +400,12 @@ def parser() -> argparse.ArgumentParser:
     from secondme.cli_memory import add_commands
 
     add_commands(sub)
+    from secondme.cli_companion import add_commands as add_companion_commands
+
+    add_companion_commands(sub)
+    from secondme.cli_places import add_commands as add_places_commands
+
+    add_places_commands(sub)
     return root
 
 

@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -16,8 +18,17 @@ from rich.progress import (
 from rich.progress import (
     Progress as Bar,
 )
+from rich.text import Text
 
 from secondme.progress import Progress
+
+
+class RateColumn(ProgressColumn):
+    """Units per second, e.g. "12.5 files/s"."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f} {task.fields.get('unit', '')}/s" if speed else "", style="progress.data.speed")
 
 
 class ProgressBar:
@@ -26,7 +37,8 @@ class ProgressBar:
     def __init__(self, console: Console) -> None:
         self._bar = Bar(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[unit]}"), RateColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(),
             TextColumn("[dim]{task.fields[note]}"), console=console, transient=True,
         )
         self._tasks: dict[str, TaskID] = {}

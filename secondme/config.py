@@ -50,10 +50,26 @@ class OwnerConfig:
 
 
 @dataclass(frozen=True)
+class CompanionConfig:
+    """Proactive check-ins: when SecondMe may reach out on its own, and how often (local times HH:MM)."""
+
+    enabled: bool = True
+    wake_minutes: int = 60  # how often the scheduler wakes SecondMe up to consider a check-in
+    quiet_start: str = "22:00"  # no check-in from here ...
+    quiet_end: str = "08:00"  # ... to here (equal times: no quiet hours)
+    max_unanswered: int = 3  # unanswered check-ins in a row, then silence until the user writes
+    min_gap_minutes: int = 180  # between check-ins, doubled for each one still unanswered
+    timezone: str = ""  # IANA name, e.g. Europe/Stockholm; empty: the system's
+    digest: bool = False  # a morning message summarising yesterday (opt-in)
+    digest_time: str = "08:30"
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     owner: OwnerConfig = field(default_factory=OwnerConfig)
+    companion: CompanionConfig = field(default_factory=CompanionConfig)
 
 
 def _coerce(current: Any, raw: Any, key: str) -> Any:

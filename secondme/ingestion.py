@@ -13,6 +13,8 @@ from pathlib import Path
 from ingest.formats import detect_format
 from ingest.items import Item, ParseError
 from secondme.core.types import NewRecord, Sensitivity
+from secondme.owners import ChatOwners, Owner
+from secondme.places import Places
 from secondme.progress import Progress, ProgressCallback, no_progress
 
 SKIPPED_NAMES = {".git", ".obsidian", ".trash", "node_modules", "__pycache__"}
@@ -27,6 +29,7 @@ class IngestReport:
     skipped: int = 0
     removed: int = 0
     errors: list[str] = field(default_factory=list)
+    owners: dict[str, Owner] = field(default_factory=dict)  # chat owners this ingest settled, by source
 
 
 def to_record(item: Item) -> NewRecord:
@@ -53,12 +56,15 @@ class Ingestor:
     """Feeds files to a MemoryStore: each origin of a file is stored in one step as soon as it is
     parsed, so a killed ingest keeps what it finished and a re-run skips it."""
 
-    def __init__(self, store: object) -> None:
+    def __init__(self, store: object, owners: ChatOwners | None = None) -> None:
         self.store = store
+        self.owners = owners or ChatOwners(store)
+        self.places = Places(store)  # days of visits get place labels (home, work, names the user gave)
 
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback = no_progress) -> IngestReport:
         report = IngestReport()
         files = list(expand(paths))
+        report.owners = self.owners.prepare(files)
         for done, path in enumerate(files):
             progress(Progress("ingest", done, len(files), "files", path.name))
             if not path.exists():
@@ -68,6 +74,7 @@ class Ingestor:
                 self._file(path, report)
             except ParseError as error:
                 report.errors.append(str(error))
+        self.places.refresh()
         progress(Progress("ingest", len(files), len(files), "files"))
         return report
 
@@ -92,7 +99,7 @@ class Ingestor:
                 if part.origin in stored:
                     raise ParseError(str(path), f"parser bug: origin {part.origin} came back after others")
                 origin, items = part.origin, []
-            items.append(part)
+            items.append(self.places.tag(self.owners.tag(part)))
         if items:
             self._store(origin, items, report)
             stored.add(origin)
@@ -102,10 +109,11 @@ class Ingestor:
         report.files += 1
 
     def _drop_vanished_parts(self, path: Path, stored: set[str], report: IngestReport) -> None:
-        """Parts of a multi-part file (origins "<path>#<part>") that the file no longer holds."""
+        """Parts of a file (origins "<path>" or "<path>#<part>") that the file no longer holds."""
         prefix = f"{path.resolve()}#"
         rows = self.store.query(  # type: ignore[attr-defined]
-            "SELECT DISTINCT origin FROM records WHERE origin >= ? AND origin < ?", (prefix, prefix[:-1] + "$"))
+            "SELECT DISTINCT origin FROM records WHERE origin = ? OR (origin >= ? AND origin < ?)",
+            (prefix[:-1], prefix, prefix[:-1] + "$"))
         for (origin,) in rows:
             if origin not in stored:
                 self._store(origin, [], report)

@@ -116,6 +116,51 @@ def _create_consolidation_steps(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE profile_done (segment_id TEXT PRIMARY KEY)")
 
 
+def _create_chat_owners(db: sqlite3.Connection) -> None:
+    """Who the owner is in each chat source (whatsapp, telegram...): the name encrypted, and how it was learnt."""
+    db.execute(
+        """CREATE TABLE chat_owners (
+            source TEXT PRIMARY KEY, payload BLOB NOT NULL, how TEXT NOT NULL, updated_at TEXT NOT NULL)"""
+    )
+
+
+def _create_companion(db: sqlite3.Connection) -> None:
+    """The proactive companion: working memory versions, follow-ups, delivered check-ins, mutes and
+    its small state (how far it has read). Texts are encrypted; topics are keyed hashes."""
+    db.execute(
+        """CREATE TABLE working_memory (
+            version INTEGER PRIMARY KEY, payload BLOB NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL,
+            created_at TEXT NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE followups (
+            id TEXT PRIMARY KEY, record_id TEXT NOT NULL, topic_key TEXT NOT NULL, payload BLOB NOT NULL,
+            event_at TEXT NOT NULL, due_at TEXT NOT NULL, due_ts REAL NOT NULL, precision TEXT NOT NULL,
+            sensitivity TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, resolved_at TEXT,
+            UNIQUE (topic_key, due_at))"""
+    )
+    db.execute("CREATE INDEX followups_due ON followups (status, due_ts)")
+    db.execute(
+        """CREATE TABLE checkins (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, followup_id TEXT NOT NULL, topic_key TEXT NOT NULL,
+            payload BLOB NOT NULL, conversation_id TEXT NOT NULL, delivered_at TEXT NOT NULL,
+            delivered_ts REAL NOT NULL, seq INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0)"""
+    )
+    db.execute(
+        """CREATE TABLE companion_mutes (
+            topic_key TEXT PRIMARY KEY, payload BLOB NOT NULL, until_ts REAL, created_at TEXT NOT NULL)"""
+    )
+    db.execute("CREATE TABLE companion_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+
+def _create_places(db: sqlite3.Connection) -> None:
+    """Places visits were made to (coordinates, name and role encrypted) and each stored day of visits
+    (its stays and their places, encrypted; a keyed hash of the labels it was rendered with)."""
+    db.execute("CREATE TABLE places (id INTEGER PRIMARY KEY, payload BLOB NOT NULL, created_at TEXT NOT NULL)")
+    db.execute("CREATE TABLE place_days (origin TEXT PRIMARY KEY, payload BLOB NOT NULL, signature TEXT NOT NULL)")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("create_records", _create_records),
@@ -123,6 +168,9 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("create_memory_links", _create_memory_links),
     ("create_consolidation", _create_consolidation),
     ("create_consolidation_steps", _create_consolidation_steps),
+    ("create_chat_owners", _create_chat_owners),
+    ("create_companion", _create_companion),
+    ("create_places", _create_places),
 ]
 
 

@@ -14,6 +14,7 @@ def main() -> int:
     from secondme.progress import Progress
     from secondme.ui.chat_window import ChatWindow
     from secondme.ui.tasks import StreamWorker, progress_stream
+    from secondme.ui.tray import CheckinTray, open_in_chat
 
     app = QApplication(sys.argv)
     app.setApplicationName("SecondMe")
@@ -29,6 +30,7 @@ def main() -> int:
     result: list[Any] = []
     windows: list[ChatWindow] = []
     background: list[Any] = []
+    schedulers: list[Any] = []
     worker = StreamWorker(lambda: progress_stream(services.assistant, result), lambda: result[-1])
 
     def on_progress(event: Progress) -> None:
@@ -43,6 +45,11 @@ def main() -> int:
         background[0].start()
         windows.append(ChatWindow(assistant, background=background[0]))
         windows[0].show()
+        companion = services.companion()  # check-ins: the scheduler runs in the background, the tray shows them
+        tray = CheckinTray(companion.inbox)
+        tray.opened.connect(lambda checkin: open_in_chat(windows[0], checkin))
+        schedulers.append((services.companion_scheduler(companion), tray))
+        schedulers[0][0].start()
 
     def on_failed(message: str) -> None:
         dialog.close()
@@ -55,6 +62,9 @@ def main() -> int:
     worker.start()
     code = app.exec()
     worker.wait()
+    for scheduler, tray in schedulers:
+        scheduler.shutdown()
+        tray.close()
     for job in background:
         job.close()
     services.close()

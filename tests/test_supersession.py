@@ -1,0 +1,49 @@
+"""Newer facts win, end to end: ingest, consolidate with the real answer model, ask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from secondme.app import build
+from secondme.cli import main
+from secondme.core.types import SearchHit
+from secondme.memory.retrieval import Memory, Retriever, level_of
+
+LIFE = [  # written for this test
+    ("I live in Berlin, in a small flat in Kreuzberg near the canal.", "2026-03-02T19:00:00"),
+    ("Bought a new road bike, a blue Canyon.", "2026-04-05T10:00:00"),
+    ("Read a novel about whales; loved the ending.", "2026-05-09T21:00:00"),
+    ("We moved to Lisbon! The new flat is in Alfama, ten minutes from the river.", "2026-06-01T18:00:00"),
+    ("Started Portuguese lessons on Tuesdays.", "2026-06-09T18:00:00"),
+]
+
+
+@pytest.mark.model
+def test_a_move_outdates_the_old_home(answer_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    diary = tmp_path / "diary.jsonl"
+    diary.write_text("".join(json.dumps({"text": text, "time": time, "source": "diary"}) + "\n"
+                             for text, time in LIFE), encoding="utf-8")
+    monkeypatch.setenv("SECONDME_MODEL", str(answer_gguf))
+    assert main(["ingest", str(diary)]) == 0
+    assert main(["consolidate"]) == 0
+
+    services = build()
+    try:
+        store = services.store
+        ids = {store.get(i).text[:12]: i for (i,) in store.query("SELECT id FROM records WHERE source = 'diary'")}
+        berlin, lisbon = ids["I live in Be"], ids["We moved to "]
+        assert (berlin, lisbon) in store.query("SELECT record_id, superseded_by FROM supersessions")
+        retriever = Retriever(store)
+        answer = services.assistant().ask("Where do I live?")
+        assert "Lisbon" in answer.text
+        cited = {record.id for c in answer.citations
+                 for record in retriever.expand(Memory(SearchHit(c.record, 1.0), level_of(c.record)))}
+        assert lisbon in cited  # the June record, or a summary of it
+        old = [m for m in answer.memories if m.record.id == berlin]
+        assert all(m.superseded_by == lisbon for m in old)  # shown to the model as OUTDATED
+    finally:
+        services.close()
+
