@@ -179,6 +179,8 @@ class Consolidator:
                               [(segment_id, record_id) for record_id in ids])
             batch.executemany("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
                               "VALUES (?, ?, ?)", [(old, new, _now()) for old, new in replaced])
+            if replaced:
+                _outdate_summaries(batch, [old for old, _ in replaced], segment_id)
             batch.execute("INSERT OR REPLACE INTO segment_topics (segment_id, title) VALUES (?, ?)",
                           (segment_id, summary.topic))
         report.segments += 1
@@ -260,6 +262,7 @@ class Consolidator:
             topic_id = batch.replace_origin(page.origin, [page])[0]
             if old is not None and old.id != topic_id:
                 batch.execute("UPDATE summary_links SET summary_id = ? WHERE summary_id = ?", (topic_id, old.id))
+                batch.execute("DELETE FROM supersessions WHERE record_id = ?", (old.id,))  # rewritten: current
             batch.executemany("INSERT OR IGNORE INTO summary_links (summary_id, record_id) VALUES (?, ?)",
                               [(topic_id, r.id) for r in new])
             batch.executemany("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
@@ -302,6 +305,28 @@ def backlog(store: MemoryStore) -> dict[str, int]:
     counts["queued_failures"] = store.query("SELECT count(*) FROM consolidation_failures")[0][0]
     return {"records": counts["segment"], "topics": counts["topic"], "profile": counts["profile"],
             "queued_failures": counts["queued_failures"]}
+
+
+def _outdate_summaries(batch: Any, outdated: Sequence[str], by: str) -> None:
+    """Summaries (segments, then the topics above them) at least half of whose linked records are now
+    outdated become outdated too, replaced by the summary `by`: "lives in Berlin" must not survive
+    in a summary once the record it came from is replaced."""
+    for _ in range(2):  # records -> segments -> topics
+        marks = ", ".join("?" * len(outdated))
+        summaries = [i for (i,) in batch.rows(
+            f"SELECT DISTINCT summary_id FROM summary_links WHERE record_id IN ({marks}) AND summary_id != ?",
+            (*outdated, by))]
+        outdated = []
+        for summary in summaries:
+            total, gone = batch.rows(
+                "SELECT count(*), count(s.record_id) FROM summary_links l LEFT JOIN supersessions s "
+                "ON s.record_id = l.record_id WHERE l.summary_id = ?", (summary,))[0]
+            if total and gone * 2 >= total:
+                batch.execute("INSERT OR IGNORE INTO supersessions (record_id, superseded_by, noted_at) "
+                              "VALUES (?, ?, ?)", (summary, by, _now()))
+                outdated.append(summary)
+        if not outdated:
+            return
 
 
 def _now() -> str:

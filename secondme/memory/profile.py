@@ -133,10 +133,15 @@ class Profile:
         return self._set(statement_id, "sensitivity = ?, user_edited = 1", (str(sensitivity),))
 
     def profile_text(self, include: Sequence[str] = ("normal",)) -> str:
-        """The always-in-prompt profile: a heading per section, then its statements of these sensitivities."""
+        """The always-in-prompt profile: a heading per section, then its statements of these sensitivities.
+        A statement the consolidation made from summaries that are all outdated now is left out (one the
+        owner wrote or pinned stays)."""
+        outdated = {i for (i,) in self._store.query("SELECT record_id FROM supersessions")}
+        current = [s for s in self.statements() if s.sensitivity in include and (
+            s.user_edited or s.pinned or not s.sources or not set(s.sources) <= outdated)]
         lines: list[str] = []
         for section in SECTIONS:
-            texts = [s.text for s in self.statements() if s.section == section and s.sensitivity in include]
+            texts = [s.text for s in current if s.section == section]
             if texts:
                 lines += [f"{section.capitalize()}:", *(f"- {text}" for text in texts)]
         return "\n".join(lines)

@@ -38,7 +38,7 @@ SCHEMA: dict[str, Any] = {
 }
 OUTDATED_SCHEMA: dict[str, Any] = {
     "type": "object", "properties": {"outdated": {"type": "boolean"}}, "required": ["outdated"]}
-SIMILAR = 0.5  # cosine similarity above which an earlier record is checked for being outdated
+SIMILAR = 0.4  # cosine similarity above which an earlier record is checked for being outdated
 # Only a later record that speaks of a change is put to the model: asked about any two similar
 # records, the 1.5B model says "outdated" to most pairs of chit-chat (measured on LoCoMo).
 CHANGE_WORDS = re.compile(
