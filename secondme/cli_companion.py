@@ -221,10 +221,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     scheduler.start()
-    out.print(f"SecondMe companion running (jobs in {scheduler.path}); Ctrl-C stops.")
     for job_id, at in sorted(scheduler.jobs(), key=lambda j: j[1] or services.clock.now()):
-        out.print(f"  [dim]{job_id}: next {at.astimezone(services.clock.tz):%a %d %b %H:%M}[/dim]" if at else
-                  f"  [dim]{job_id}: paused[/dim]")
+        shown = _when(services, at + services.clock.offset) if at else "paused"  # in the app's time
+        out.print(f"  [dim]{job_id}: next {shown}[/dim]")
+    out.print(f"SecondMe companion running (jobs in {scheduler.path}); Ctrl-C stops.")
     while not stop.wait(1.0):
         pass
     scheduler.shutdown()

@@ -395,3 +395,47 @@ def test_quiet_hours_across_midnight_and_the_clock() -> None:
     assert clock.now() == datetime(2026, 3, 28, 12, tzinfo=TZ)
     later = datetime(2026, 3, 29, 12, tzinfo=TZ)  # 23 real hours later
     assert clock.to_real(later) - clock.to_real(clock.now()) == timedelta(hours=23)
+
+
+def test_the_morning_digest_is_opt_in_once_a_day_and_leaves_secrets_out(services: Services,
+                                                                       model: CompanionModel) -> None:
+    services.store.add([NewRecord("Lunch with Ana about the Heron project", at(4, 12), "markdown", "d1", "note",
+                                  "/notes/monday.md", place="Pasta Bar"),
+                        NewRecord("My fertility treatment started", at(4, 15), "markdown", "d2", "note",
+                                  "/notes/secret.md", sensitivity=Sensitivity.SECRET)])
+    companion = services.companion()
+    assert companion.send_digest(at(5, 9)) is None  # not asked for: companion.digest is off
+    opted = Companion(services.store, lambda: model, CompanionConfig(digest=True, digest_time="08:30"),
+                      services.clock)
+    assert opted.send_digest(at(5, 8)) is None  # before digest_time
+    digest = opted.send_digest(at(5, 8, 45))
+    assert digest is not None and digest.kind == "digest"
+    assert "Heron" in digest.message and "Pasta Bar" in digest.message and "fertility" not in digest.message
+    assert opted.send_digest(at(5, 11)) is None  # once a day
+    assert [c.kind for c in opted.inbox.all()] == ["digest"] and opted.inbox.unanswered() == []
+
+
+def test_secondme_daemon_starts_keeps_its_jobs_and_stops_on_sigterm(secondme_home: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SECONDME_NOW": "2026-05-04T18:00"}
+    daemon = subprocess.Popen([sys.executable, "-m", "secondme", "daemon"], cwd=REPO, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert daemon.stdout is not None
+        lines = []
+        while not any("companion running" in line for line in lines):
+            line = daemon.stdout.readline()
+            assert line, daemon.stderr.read() if daemon.stderr else "daemon ended"
+            lines.append(line)
+        daemon.send_signal(15)
+        out, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "Stopped." in out
+    text = "".join(lines)
+    assert "wake: next" in text and "observe: next" in text
+    import sqlite3
+
+    with sqlite3.connect(secondme_home / "scheduler.db") as db:
+        assert {i for (i,) in db.execute("SELECT id FROM apscheduler_jobs")} == {"wake", "observe"}
