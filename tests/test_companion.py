@@ -236,6 +236,15 @@ def test_a_message_that_would_name_a_secret_is_not_sent(services: Services, mode
     assert services.companion().inbox.all() == []
 
 
+def test_everyday_words_of_a_secret_do_not_silence_other_check_ins(services: Services,
+                                                                    model: CompanionModel) -> None:
+    note(services, "Appointment at the fertility clinic tomorrow at 10am", at(4, 9), Sensitivity.SECRET)
+    note(services, "Hospital tomorrow morning", at(4, 10))
+    model.message = "Hi Maya, how did the hospital appointment go?"
+    decision = services.companion().wake(at(5, 12))
+    assert decision.reach_out and decision.followup is not None and decision.followup.topic == "hospital"
+
+
 def test_the_owner_can_mute_a_topic_or_everything(services: Services) -> None:
     note(services, "Dentist tomorrow at 9am", at(4, 9))
     note(services, "Job interview tomorrow at 10am", at(4, 10))

@@ -37,6 +37,8 @@ CANDIDATES = 4  # due follow-ups shown to the model at once
 MESSAGE_LIMIT, REASON_LIMIT = 160, 80  # characters: short answers are quick on a CPU
 GIVE_UP_AFTER = 3  # wake-ups whose model step failed, then the follow-up is given up
 EXAMPLE_EVENTS = ("dentist appointment", "job interview", "piano lesson")  # one unlike the follow-ups is shown
+EVERYDAY = frozenset("""appointment visit meeting trip plan plans day today tomorrow yesterday tonight morning
+    afternoon evening night week weekend hope well good great fine okay feel feeling check doing went going""".split())
 RECENT = timedelta(days=14)  # records older than this do not change what the owner is doing now
 _NOT_READ = "('reply', 'segment', 'topic')"
 
@@ -269,7 +271,8 @@ class Companion:
                   "an event went. Care without pestering. The message is one short, warm question to "
                   f"{who} that names the event.\nExample answer: {example(candidates)}")
         user = (f"Now: {now:%A %d %B %Y, %H:%M}.\nWhat you know of {who}:\n"
-                f"{compact(self.memory.current().doc, tz)}\nDue follow-ups (events that are over):\n" +
+                f"{compact(self.memory.current().doc, tz, self.memory.read_at(), plans=False)}\n"
+                "Due follow-ups (events that are over):\n" +
                 "\n".join(lines) + f"\nReach out to {who} now about one of them? Answer as JSON.")
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -304,8 +307,7 @@ class Companion:
                 self.followups.resolve(followup.id, "declined", now)
             return Decision(now, False, message, reason or "the model chose not to reach out", "model", chosen,
                             prompt=messages)
-        leaked = secret_guard(self.store, (Sensitivity.SECRET,)).leaks(message)
-        if leaked:
+        if self._leaks(message, messages):
             self.followups.resolve(chosen.id, "blocked", now)
             return Decision(now, False, reason="the message would have named something secret", rule="secret",
                             followup=chosen, prompt=messages)
@@ -313,6 +315,13 @@ class Companion:
         self.followups.resolve(chosen.id, "sent", now)
         self.sync_memory(now, "sent a check-in")
         return Decision(now, True, message, reason, "sent", chosen, checkin, prompt=messages)
+
+    def _leaks(self, message: str, messages: list[ChatMessage]) -> list[str]:
+        """The secret words a message names. Words of its prompt (which holds no secret) and everyday
+        words of a check-in ("appointment", "tomorrow") do not count: a secret note that says
+        "appointment" must not silence every check-in that does."""
+        shown = {w.lower() for m in messages for w in re.findall(r"\w+", m["content"])} | EVERYDAY
+        return [w for w in secret_guard(self.store, (Sensitivity.SECRET,)).leaks(message) if w not in shown]
 
     # -- the digest ------------------------------------------------------------------------------
 
@@ -331,11 +340,11 @@ class Companion:
             records = digest.yesterday(self.store, now)
             if not records:
                 return None
-            summary = ask_json(self._model(), digest.messages(records, now, self.owner), digest.SCHEMA, digest.parse,
-                               self.options)
+            prompt = digest.messages(records, now, self.owner)
+            summary = ask_json(self._model(), prompt, digest.SCHEMA, digest.parse, self.options)
             loops = self.memory.current().doc["user"]["open_loops"]
             message = digest.compose(summary, records, loops)
-            if secret_guard(self.store, (Sensitivity.SECRET,)).leaks(message):
+            if self._leaks(message, prompt):
                 return None
             delivered = self.inbox.deliver("digest", message, "the morning digest", now)
             self.set_state("digest_date", now.date().isoformat())

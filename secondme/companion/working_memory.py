@@ -68,13 +68,15 @@ def validate(doc: Any) -> dict[str, Any]:
     return clean
 
 
-def compact(doc: dict[str, Any], tz: tzinfo) -> str:
-    """The working memory as a few lines for a prompt."""
+def compact(doc: dict[str, Any], tz: tzinfo, as_of: datetime | None = None, plans: bool = True) -> str:
+    """The working memory as a few lines for a prompt; `as_of` dates what the user was doing (the
+    model copies "tomorrow" from what it read), `plans` False leaves the plans out."""
     user, me = doc["user"], doc["self"]
     lines = []
-    for label, value in (("Doing", user["doing"]), ("Mood", user["mood"]),
+    doing = f"Doing (as of {as_of.astimezone(tz):%A %d %B})" if as_of else "Doing"
+    for label, value in ((doing, user["doing"]), ("Mood", user["mood"]),
                          ("Open loops", "; ".join(user["open_loops"])), ("People", ", ".join(user["people"])),
-                         ("Plans", "; ".join(f"{p['what']} ({p['when']})" for p in user["plans"]))):
+                         ("Plans", "; ".join(f"{p['what']} ({p['when']})" for p in user["plans"]) if plans else "")):
         if value:
             lines.append(f"{label}: {value}")
     if me["last_said"]:
@@ -101,6 +103,12 @@ class WorkingMemory:
         number, payload, author, reason, created = row
         return Version(number, validate(json.loads(self._store.cipher.decrypt(payload))), author, reason,
                        datetime.fromisoformat(created))
+
+    def read_at(self) -> datetime | None:
+        """When the model (or the owner) last wrote the owner's side."""
+        rows = self._store.query("SELECT created_at FROM working_memory WHERE author != 'system' "
+                                 "ORDER BY version DESC LIMIT 1")
+        return datetime.fromisoformat(rows[0][0]) if rows else None
 
     def history(self, limit: int = 20) -> list[Version]:
         rows = self._store.query("SELECT version, payload, author, reason, created_at FROM working_memory "
