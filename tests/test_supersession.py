@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,31 +22,39 @@ LIFE = [  # written for this test
 ]
 
 
-@pytest.mark.model
-@pytest.mark.xfail(reason="known gap: the Berlin record, its segment and topic are marked OUTDATED, but the 1.5B "
-                          "model still answers 'I live in Berlin' from them", strict=False)
-def test_a_move_outdates_the_old_home(answer_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def moved(answer_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """A consolidated diary of a move from Berlin to Lisbon: (services, berlin id, lisbon id)."""
     diary = tmp_path / "diary.jsonl"
     diary.write_text("".join(json.dumps({"text": text, "time": time, "source": "diary"}) + "\n"
                              for text, time in LIFE), encoding="utf-8")
     monkeypatch.setenv("SECONDME_MODEL", str(answer_gguf))
     assert main(["ingest", str(diary)]) == 0
     assert main(["consolidate"]) == 0
-
     services = build()
-    try:
-        store = services.store
-        ids = {store.get(i).text[:12]: i for (i,) in store.query("SELECT id FROM records WHERE source = 'diary'")}
-        berlin, lisbon = ids["I live in Be"], ids["We moved to "]
-        assert (berlin, lisbon) in store.query("SELECT record_id, superseded_by FROM supersessions")
-        retriever = Retriever(store)
-        answer = services.assistant().ask("Where do I live?")
-        assert "Lisbon" in answer.text
-        cited = {record.id for c in answer.citations
-                 for record in retriever.expand(Memory(SearchHit(c.record, 1.0), level_of(c.record)))}
-        assert lisbon in cited  # the June record, or a summary of it
-        old = [m for m in answer.memories if m.record.id == berlin]
-        assert all(m.superseded_by == lisbon for m in old)  # shown to the model as OUTDATED
-    finally:
-        services.close()
+    store = services.store
+    ids = {store.get(i).text[:12]: i for (i,) in store.query("SELECT id FROM records WHERE source = 'diary'")}
+    yield services, ids["I live in Be"], ids["We moved to "]
+    services.close()
 
+
+@pytest.mark.model
+def test_consolidation_marks_the_old_home_outdated(moved) -> None:  # noqa: ANN001
+    services, berlin, lisbon = moved
+    assert (berlin, lisbon) in services.store.query("SELECT record_id, superseded_by FROM supersessions")
+    memories = Retriever(services.store).retrieve("Where do I live?", now=datetime(2026, 7, 1, tzinfo=UTC))
+    old = [m for m in memories if m.record.id == berlin]
+    assert all(m.outdated and m.superseded_by == lisbon for m in old)  # shown to the model as OUTDATED
+
+
+@pytest.mark.model
+@pytest.mark.xfail(reason="known gap (issue 4): the Berlin record, its segment and topic are marked OUTDATED, but "
+                          "the 1.5B model still answers 'I live in Berlin' from them", strict=False)
+def test_the_answer_follows_the_move(moved) -> None:  # noqa: ANN001
+    services, berlin, lisbon = moved
+    retriever = Retriever(services.store)
+    answer = services.assistant().ask("Where do I live?")
+    assert "Lisbon" in answer.text
+    cited = {record.id for c in answer.citations
+             for record in retriever.expand(Memory(SearchHit(c.record, 1.0), level_of(c.record)))}
+    assert lisbon in cited  # the June record, or a summary of it
