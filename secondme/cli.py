@@ -105,7 +105,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     conversation = Conversation()
     who = f" with guest {args.as_guest} (twin mode)" if args.as_guest else ""
     out.print(f"[dim]SecondMe chat{who}. Empty line or Ctrl-D to leave; Ctrl-C stops an answer.[/dim]")
-    from secondme.cli_companion import after_chat, open_checkin
+    from secondme.cli_companion import after_new_memories, open_checkin
 
     if not args.as_guest:
         conversation = open_checkin(services, conversation)  # an unanswered check-in opens the chat
@@ -120,21 +120,19 @@ def cmd_chat(args: argparse.Namespace) -> int:
         out.print("[bold]me>[/bold] ", end="")
         print_citations(stream_reply(assistant.reply(conversation, question)))
     if not args.as_guest and any(turn["role"] == "user" for turn in conversation.turns):
-        after_chat(services)  # follow-ups and the working memory
+        after_new_memories(services)
     return 0
 
 
 def cmd_remember(args: argparse.Namespace) -> int:
-    from secondme.core.types import NewRecord, Sensitivity
+    from secondme.core.memory_commands import note_record
+    from secondme.core.types import Sensitivity
 
     text = " ".join(args.text).strip()
     if not text:
         raise SecondMeError("nothing to remember: give the text to keep")
     services = _services()
-    now = services.clock.now()
-    record = NewRecord(text, now, "remember", f"remember:{now.isoformat()}", "note", "remember", "Remembered",
-                       sensitivity=Sensitivity(args.sensitivity))
-    result = services.store.add([record])
+    result = services.store.add([note_record(text, services.clock.now(), Sensitivity(args.sensitivity))])
     out.print(f"Remembered ({result.added[0]})" if result.added else "Already remembered")
     return 0
 
@@ -175,6 +173,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with _progress() as bar:
         report = Ingestor(services.store, owners).ingest(paths, bar)
     print_ingest_report(report)
+    if report.added:
+        from secondme.cli_companion import after_new_memories
+
+        after_new_memories(services)
     return 1 if report.errors else 0
 
 

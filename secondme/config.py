@@ -65,11 +65,31 @@ class CompanionConfig:
 
 
 @dataclass(frozen=True)
+class VoiceConfig:
+    """Talking to SecondMe: off by default; the push-to-talk hotkey is in pynput's notation."""
+
+    enabled: bool = False
+    hotkey: str = "<ctrl>+<alt>+v"
+    speak_answers: bool = False
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    """The desktop app: theme ("system", "light" or "dark"), closing to the tray, the capture hotkey."""
+
+    theme: str = "system"
+    close_to_tray: bool = True
+    capture_hotkey: str = "<ctrl>+<alt>+m"
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     owner: OwnerConfig = field(default_factory=OwnerConfig)
     companion: CompanionConfig = field(default_factory=CompanionConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
 
 
 def _coerce(current: Any, raw: Any, key: str) -> Any:
@@ -129,16 +149,29 @@ def load(data_dir: Path, environ: dict[str, str] | None = None) -> Config:
     return config
 
 
-def set_value(data_dir: Path, key: str, raw: str) -> Config:
+def exists(data_dir: Path) -> bool:
+    """Whether a config file was ever written (the desktop app's first run is when it was not)."""
+    return (data_dir / CONFIG_FILE).exists()
+
+
+def set_value(data_dir: Path, key: str, raw: Any) -> Config:
     """Validate and persist one setting; returns the file's resulting config."""
+    return set_values(data_dir, {key: raw})
+
+
+def set_values(data_dir: Path, values: dict[str, Any]) -> Config:
+    """Validate and persist several settings at once (none is written if one is invalid)."""
     stored = _read_file(data_dir)
     config = Config()
-    for section, values in stored.items():
-        for name, value in (values or {}).items():
+    for section, items in stored.items():
+        for name, value in (items or {}).items():
             config = _with(config, f"{section}.{name}", value)
-    config = _with(config, key, raw)
-    section_name, _, name = key.partition(".")
-    stored.setdefault(section_name, {})[name] = getattr(getattr(config, section_name), name)
+    for key, raw in values.items():
+        config = _with(config, key, raw)
+    for key in values:
+        section_name, _, name = key.partition(".")
+        stored.setdefault(section_name, {})[name] = getattr(getattr(config, section_name), name)
+    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / CONFIG_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(stored, indent=2), encoding="utf-8")

@@ -10,9 +10,23 @@ import platformdirs
 APP_NAME = "SecondMe"
 
 
-def data_dir() -> Path:
-    """The data dir, created on first use."""
+def pointer_file() -> Path:
+    """Where the desktop app's choice of another data dir is kept (outside any data dir)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "data-dir.txt"
+
+
+def choose_data_dir(path: Path, pointer: Path | None = None) -> None:
+    """Use `path` as the data dir from the next start on (SECONDME_HOME still wins); nothing is moved."""
+    pointer = pointer or pointer_file()
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_text(str(Path(path).expanduser().resolve()), encoding="utf-8")
+
+
+def data_dir(pointer: Path | None = None) -> Path:
+    """The data dir, created on first use: SECONDME_HOME, else the chosen one, else the platform's."""
     override = os.environ.get("SECONDME_HOME")
-    path = Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME))
+    pointer = pointer or pointer_file()
+    chosen = pointer.read_text(encoding="utf-8").strip() if not override and pointer.is_file() else ""
+    path = Path(override or chosen).expanduser() if override or chosen else Path(platformdirs.user_data_dir(APP_NAME))
     path.mkdir(parents=True, exist_ok=True)
     return path

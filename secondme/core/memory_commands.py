@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from secondme.core.commands import Command
-from secondme.core.types import NewRecord, Record
+from secondme.core.types import NewRecord, Record, Sensitivity
 
 if TYPE_CHECKING:
     from secondme.core.assistant import Assistant
@@ -20,10 +21,15 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)} - _FILLER
 
 
+def note_record(text: str, now: datetime, sensitivity: Sensitivity = Sensitivity.NORMAL,
+                people: tuple[str, ...] = ()) -> NewRecord:
+    """A memory the owner asked to keep (chat "remember that…", `secondme remember`, the app's capture box)."""
+    return NewRecord(text, now, "remember", f"remember:{now.isoformat()}", "note", "remember", "Remembered",
+                     people, sensitivity=sensitivity)
+
+
 def remember(assistant: Assistant, text: str) -> tuple[str, list[Record]]:
-    now = assistant.clock()
-    record = NewRecord(text, now, "remember", f"remember:{now.isoformat()}", "note", "remember", "Remembered",
-                       (assistant.persona.owner,) if assistant.persona.owner else ())
+    record = note_record(text, assistant.clock(), people=(assistant.persona.owner,) if assistant.persona.owner else ())
     result = assistant.memory.add([record])
     added = getattr(result, "added", [])
     stored = Record(**{**record.__dict__, "id": added[0] if added else ""})

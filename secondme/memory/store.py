@@ -37,6 +37,14 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)  # a naive time is taken as local time
 
 
+def _payload(record: NewRecord) -> str:
+    """The JSON of a record's encrypted fields."""
+    fields = {"text": record.text, "title": record.title, "people": list(record.people), "place": record.place}
+    if record.speaker or record.links:  # left out when empty, so older records keep their hashes
+        fields |= {"speaker": record.speaker, "links": list(record.links)}
+    return json.dumps(fields, ensure_ascii=False)
+
+
 class MemoryStore:
     """Records in, hybrid search out. Writes go through one lock: a single serialized lane."""
 
@@ -68,10 +76,7 @@ class MemoryStore:
         now = datetime.now(UTC).isoformat()
         for record in records:
             moment = _utc(record.time)
-            fields = {"text": record.text, "title": record.title, "people": list(record.people), "place": record.place}
-            if record.speaker or record.links:
-                fields |= {"speaker": record.speaker, "links": list(record.links)}
-            payload = json.dumps(fields, ensure_ascii=False)
+            payload = _payload(record)
             record_id = uuid.uuid4().hex
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO records (id, source, source_id, origin, kind, content_hash, time, "
@@ -223,6 +228,21 @@ class MemoryStore:
             deleted = self._db.execute("DELETE FROM records WHERE id = ?", (record_id,)).rowcount
         self._vectors.delete([record_id])
         return bool(deleted)
+
+    def update(self, record_id: str, text: str | None = None, sensitivity: Sensitivity | None = None) -> Record | None:
+        """Rewrite a record's text and/or sensitivity (keyword and vector indexes follow); None if unknown."""
+        record = self.get(record_id)
+        if record is None:
+            return None
+        changed = replace(record, text=record.text if text is None else text,
+                          sensitivity=record.sensitivity if sensitivity is None else Sensitivity(sensitivity))
+        payload = self._cipher.encrypt(_payload(changed))
+        with self._transaction():
+            self._db.execute(
+                "UPDATE records SET payload = ?, content_hash = ?, sensitivity = ?, embedded = 0 WHERE id = ?",
+                (payload, self.content_hash(changed), str(changed.sensitivity), record_id))
+        self._embed_pending(no_progress, 64)
+        return self.get(record_id)
 
     def _scalar_rows(self, sql: str) -> list[tuple]:
         with self._lock:
