@@ -7,6 +7,11 @@ from typing import Any
 
 
 def main() -> int:
+    if "--version" in sys.argv[1:]:  # answered before Qt, a model or a window is loaded
+        from secondme import __version__
+
+        print(f"secondme-app {__version__}")
+        return 0
     from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
     from secondme.app import build
