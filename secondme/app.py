@@ -71,6 +71,16 @@ def make_chat_model(config: Config, data_dir: Path, progress: ProgressCallback =
     )
 
 
+def check_endpoint(url: str, model: str = "", api_key: str = "", timeout: float = 15) -> str:
+    """Ask an OpenAI-compatible endpoint for a few tokens; its answer, or a ModelError saying what failed."""
+    from secondme.models.openai_http import OpenAIChatModel
+
+    chat = OpenAIChatModel(url, model=model, api_key=api_key or None, timeout=timeout)
+    reply = chat.stream([{"role": "user", "content": "Reply with the single word: ready"}], GenerationOptions(
+        max_tokens=4))
+    return "".join(reply).strip() or "(an empty answer)"
+
+
 def make_embedder() -> Embedder:
     from secondme.models.embedder import MiniLMEmbedder
 

@@ -86,3 +86,23 @@ def answer_gguf() -> Path:
     """The real built-in answer GGUF (1.5B, `secondme[answer]`): the one that consolidates memory,
     which the 0.5B cannot do well (it copies its prompt instead of summarising)."""
     return _bundled("answer")
+
+
+@pytest.fixture
+def qt_no_leaks(qapp):  # noqa: ANN001, ANN201 - pytest-qt's QApplication
+    """Fails the test if it leaves a new top-level widget alive (list it before pytest-qt's qtbot, so
+    this check runs after qtbot has closed and deleted the widgets it was given)."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    before = {id(w) for w in QApplication.topLevelWidgets()}
+    yield
+    for _ in range(3):
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QApplication.processEvents()
+    leaked = [w for w in QApplication.topLevelWidgets() if id(w) not in before]
+    names = [f"{type(w).__name__} {w.objectName() or w.windowTitle()!r}" for w in leaked]
+    for widget in leaked:
+        widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not leaked, f"top-level widgets left alive: {names}"

@@ -12,11 +12,9 @@ import pytest
 pytest.importorskip("PySide6")
 
 from secondme.app import build  # noqa: E402
-from secondme.core.assistant import Assistant  # noqa: E402
-from secondme.core.prompt import Persona  # noqa: E402
-from secondme.ui.chat_window import ChatWindow  # noqa: E402
+from secondme.ui.main_window import MainWindow  # noqa: E402
 from secondme.ui.tray import CheckinTray, open_in_chat  # noqa: E402
-from tests.fake_chat import ListMemory, ScriptedModel  # noqa: E402
+from tests.fake_chat import ScriptedModel  # noqa: E402
 from tests.fakes import HashEmbedder  # noqa: E402
 
 
@@ -25,7 +23,7 @@ def test_a_check_in_from_the_scheduler_thread_shows_and_opens_the_chat(qtbot, se
     try:
         inbox = services.companion().inbox
         tray = CheckinTray(inbox)
-        window = ChatWindow(Assistant(ScriptedModel("Glad to hear!"), ListMemory([]), Persona("Maya")))
+        window = MainWindow(services, services.assistant())
         qtbot.addWidget(window)
         tray.opened.connect(lambda checkin: open_in_chat(window, checkin))
         now = datetime(2026, 5, 5, 12, tzinfo=UTC)
@@ -37,9 +35,10 @@ def test_a_check_in_from_the_scheduler_thread_shows_and_opens_the_chat(qtbot, se
         with qtbot.waitSignal(tray.opened, timeout=5000):
             tray.tray.messageClicked.emit()
         assert tray.latest is not None
-        assert window.conversation.id == tray.latest.conversation_id
-        assert window.conversation.turns == [{"role": "assistant", "content": "How was the hospital?"}]
-        assert "How was the hospital?" in window.transcript.toPlainText()
+        assert window.chat.conversation.id == tray.latest.conversation_id
+        assert window.chat.conversation.turns == [{"role": "assistant", "content": "How was the hospital?"}]
+        assert "How was the hospital?" in window.chat.transcript_text() and window.isVisible()
         tray.close()
+        window.tasks.shutdown()
     finally:
         services.close()

@@ -67,3 +67,18 @@ class ConversationLog:
         """Forget every record of a conversation; how many there were."""
         rows = self._store.query("SELECT id FROM records WHERE origin = ?", (PREFIX + conversation_id,))
         return sum(self._store.forget(record_id) for (record_id,) in rows)
+
+    def drop_last_exchange(self, conversation: Conversation) -> str:
+        """Take the last question and its answer out of the conversation and forget their records
+        (before the question is asked again); the question, or "" when there is none."""
+        turns = conversation.turns
+        if len(turns) < 2 or turns[-2]["role"] != "user":
+            return ""
+        origin = PREFIX + conversation.id
+        for index in (len(turns) - 1, len(turns)):
+            for (record_id,) in self._store.query("SELECT id FROM records WHERE origin = ? AND source_id = ?",
+                                                  (origin, f"{origin}#{index}")):
+                self._store.forget(record_id)
+        question = turns[-2]["content"]
+        del turns[-2:]
+        return question

@@ -79,3 +79,54 @@ def progress_stream(work: Callable[[ProgressCallback], Any], result: list[Any]) 
         yield event
     if isinstance(result[-1], BaseException):
         raise result[-1]
+
+
+class _Job(QObject):
+    """Lives on the Qt thread, so the worker's signals reach its callbacks there (a queued connection)."""
+
+    def __init__(self, owner: BackgroundTasks, worker: StreamWorker, done: Callable[[Any], None],
+                 failed: Callable[[str], None]) -> None:
+        super().__init__(owner)
+        self._owner, self.worker, self._done, self._failed = owner, worker, done, failed
+        worker.finished.connect(self.finish)
+        worker.failed.connect(self.fail)
+
+    def finish(self, result: Any) -> None:
+        self._owner.reap(self)
+        self._done(result)
+
+    def fail(self, message: str) -> None:
+        self._owner.reap(self)
+        self._failed(message)
+
+
+class BackgroundTasks(QObject):
+    """One-shot calls off the Qt thread (a search, a save, a connection test); each result comes back
+    to `done` on the Qt thread, each error message to `failed`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._jobs: list[_Job] = []
+
+    def run(self, work: Callable[[], Any], done: Callable[[Any], None] = lambda _: None,
+            failed: Callable[[str], None] = lambda _: None) -> StreamWorker:
+        worker = StreamWorker(lambda: iter(()), work)
+        self._jobs.append(_Job(self, worker, done, failed))
+        worker.start()
+        return worker
+
+    def reap(self, job: _Job) -> None:
+        job.worker.wait()
+        if job in self._jobs:
+            self._jobs.remove(job)
+        job.deleteLater()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def shutdown(self) -> None:
+        """Wait for every running call (their results are dropped)."""
+        for job in list(self._jobs):
+            job.worker.wait()
+        self._jobs.clear()

@@ -1,16 +1,15 @@
-"""The tray icon: a desktop notification for each check-in; a click opens the chat with it in place."""
+"""The tray icon: a notification for each check-in (a click opens the chat with it in place) and a menu:
+open the window, "Remember…" quick capture, quit."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QStyle, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QStyle, QSystemTrayIcon
 
 from secondme.companion.inbox import CheckIn, Inbox
-from secondme.core.assistant import Conversation
 
 
 class CheckinTray(QObject):
@@ -19,6 +18,9 @@ class CheckinTray(QObject):
 
     arrived = Signal(object)
     opened = Signal(object)
+    show_requested = Signal()
+    capture_requested = Signal()
+    quit_requested = Signal()
 
     def __init__(self, inbox: Inbox, icon: QIcon | None = None) -> None:
         super().__init__()
@@ -30,7 +32,20 @@ class CheckinTray(QObject):
         self.tray.messageClicked.connect(self._open)
         self.tray.activated.connect(lambda reason: self._open())
         self._unsubscribe = inbox.subscribe(self.arrived.emit)
+        self.menu = QMenu()
+        for label, signal in (("Open SecondMe", self.show_requested), ("Remember…", self.capture_requested),
+                              ("Quit", self.quit_requested)):
+            self.menu.addAction(label).triggered.connect(signal.emit)
+        self.tray.setContextMenu(self.menu)
         self.tray.show()
+
+    @property
+    def available(self) -> bool:
+        """Whether the desktop shows tray icons (close-to-tray needs one)."""
+        return QSystemTrayIcon.isSystemTrayAvailable()
+
+    def notify(self, title: str, message: str) -> None:
+        self.tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def _show(self, checkin: CheckIn) -> None:
         self.latest = checkin
@@ -40,16 +55,16 @@ class CheckinTray(QObject):
     def _open(self) -> None:
         if self.latest is not None:
             self.opened.emit(self.latest)
+        else:
+            self.show_requested.emit()
 
     def close(self) -> None:
         self._unsubscribe()
         self.tray.hide()
+        self.menu.deleteLater()
 
 
 def open_in_chat(window: Any, checkin: CheckIn) -> None:
-    """Show a chat window with the check-in as SecondMe's turn; the owner's reply continues its conversation."""
-    window.conversation = Conversation(checkin.conversation_id, [{"role": "assistant", "content": checkin.message}])
-    window.transcript.append(f"<p><b>SecondMe:</b> {html.escape(checkin.message)}</p>")
-    window.show()
-    window.raise_()
-    window.activateWindow()
+    """Show the window's chat with the check-in as SecondMe's turn; the owner's reply continues its conversation."""
+    window.show_chat()
+    window.chat.open_checkin(checkin)
