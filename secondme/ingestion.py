@@ -6,7 +6,7 @@ changed (records are keyed by origin, position and content hash).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,14 @@ from secondme.progress import Progress, ProgressCallback, no_progress
 SKIPPED_NAMES = {".git", ".obsidian", ".trash", "node_modules", "__pycache__"}
 
 
+class _Cancelled(Exception):
+    """The caller asked the ingest to stop; raised between origins, so each stored origin is whole."""
+
+
+def never() -> bool:
+    return False
+
+
 @dataclass
 class IngestReport:
     """What an ingest did: counts and one line per problem."""
@@ -29,6 +37,7 @@ class IngestReport:
     skipped: int = 0
     removed: int = 0
     errors: list[str] = field(default_factory=list)
+    cancelled: bool = False  # stopped by the caller; what finished before is stored
     owners: dict[str, Owner] = field(default_factory=dict)  # chat owners this ingest settled, by source
 
 
@@ -60,23 +69,38 @@ class Ingestor:
         self.store = store
         self.owners = owners or ChatOwners(store)
         self.places = Places(store)  # days of visits get place labels (home, work, names the user gave)
+        self._stop: Callable[[], bool] = never
 
-    def ingest(self, paths: Sequence[Path], progress: ProgressCallback = no_progress) -> IngestReport:
+    def ingest(self, paths: Sequence[Path], progress: ProgressCallback = no_progress,
+               stop: Callable[[], bool] = never) -> IngestReport:
+        """Ingest files and folders; `stop()` is asked between files and between a file's origins, and
+        when it says True the ingest ends there, keeping every origin stored so far (report.cancelled)."""
         report = IngestReport()
         files = list(expand(paths))
         report.owners = self.owners.prepare(files)
-        for done, path in enumerate(files):
-            progress(Progress("ingest", done, len(files), "files", path.name))
-            if not path.exists():
-                report.errors.append(f"{path}: no such file")
-                continue
-            try:
-                self._file(path, report)
-            except ParseError as error:
-                report.errors.append(str(error))
+        self._stop = stop
+        done = 0
+        try:
+            for done, path in enumerate(files):
+                progress(Progress("ingest", done, len(files), "files", path.name))
+                self._one(path, report)
+            done = len(files)
+        except _Cancelled:
+            report.cancelled = True
         self.places.refresh()
-        progress(Progress("ingest", len(files), len(files), "files"))
+        progress(Progress("ingest", done, len(files), "files", "cancelled" if report.cancelled else ""))
         return report
+
+    def _one(self, path: Path, report: IngestReport) -> None:
+        if self._stop():
+            raise _Cancelled
+        if not path.exists():
+            report.errors.append(f"{path}: no such file")
+            return
+        try:
+            self._file(path, report)
+        except ParseError as error:
+            report.errors.append(str(error))
 
     def _store(self, origin: str, items: list[Item], report: IngestReport) -> None:
         result = self.store.replace_origin(origin, [to_record(i) for i in items])  # type: ignore[attr-defined]
@@ -96,6 +120,8 @@ class Ingestor:
                 if items:
                     self._store(origin, items, report)
                     stored.add(origin)
+                    if self._stop():  # before the next part; the file's vanished parts are left alone
+                        raise _Cancelled
                 if part.origin in stored:
                     raise ParseError(str(path), f"parser bug: origin {part.origin} came back after others")
                 origin, items = part.origin, []

@@ -6,7 +6,7 @@ import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ import numpy as np
 from ingest.gps.days import Day, end_of, start_of
 from ingest.gps.geo import EARTH_M, town
 from ingest.gps.staypoints import Segment
-from ingest.gps.visits import DayItem, day_items
+from ingest.gps.visits import DayItem, Labeler, day_items
 from ingest.items import Item
 from secondme.errors import SecondMeError
 
@@ -146,8 +146,7 @@ class Places:
 
     # --- rendering days ----------------------------------------------------------------------
     def _render(self, origin: str, source: str, day: Day, ids: dict[str, int]) -> list[DayItem]:
-        places = self.places()
-        return day_items(origin.rpartition("#")[0], day, source, lambda s: places[ids[_key(s)]].label)
+        return day_items(origin.rpartition("#")[0], day, source, _labeler(self.places(), ids))
 
     def _signature(self, ids: dict[str, int]) -> str:
         labels = sorted({(pid, self.places()[pid].label) for pid in ids.values()})
@@ -231,6 +230,16 @@ class Places:
         self.touched = False
         return changed
 
+    def days_on(self, on: date) -> list[tuple[Day, Labeler]]:
+        """The stored days of visits of a local date (one per file), each with the labels of its stays' places."""
+        rows = self.store.query("SELECT payload FROM place_days WHERE origin LIKE ?", (f"%#{on.isoformat()}",))
+        places, out = self.places(), []
+        for (blob,) in rows:
+            row = self._open(blob)
+            ids = {key: int(pid) for key, pid in row["places"].items()}
+            out.append((Day.from_json(row["day"]), _labeler(places, ids)))
+        return out
+
     # --- what the CLI shows and changes ------------------------------------------------------
     def listing(self) -> list[Place]:
         """Places with at least one visit, most visited first, with their visit counts and last visits."""
@@ -255,6 +264,11 @@ class Places:
         self._save(replace(place, name=" ".join(name.split())))
         self.refresh(force=True)
         return self.places()[place_id]
+
+
+def _labeler(places: dict[int, Place], ids: dict[str, int]) -> Labeler:
+    """The label a stay's place goes by ("" if it has none or is unknown)."""
+    return lambda stay: places[ids[_key(stay)]].label if ids.get(_key(stay)) in places else ""
 
 
 def describe(place: Place) -> str:

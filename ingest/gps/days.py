@@ -28,7 +28,8 @@ class Day:
 
     @staticmethod
     def from_json(value: dict[str, Any]) -> Day:
-        return Day(date.fromisoformat(value["date"]), tuple(Segment(**s) for s in value["segments"]))
+        segments = (Segment(**{**s, "path": tuple(map(tuple, s.get("path", ())))}) for s in value["segments"])
+        return Day(date.fromisoformat(value["date"]), tuple(segments))
 
 
 def start_of(segment: Segment) -> datetime:

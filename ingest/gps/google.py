@@ -10,7 +10,7 @@ from typing import Any
 from ingest.gps.geo import metres
 from ingest.gps.jsonitems import BAD_RECORD, items
 from ingest.gps.points import CHUNK, NAN, Part, Points, Tally, parse_time
-from ingest.gps.staypoints import Segment
+from ingest.gps.staypoints import Segment, thin
 
 LABELS = {"HOME": "Home", "INFERRED_HOME": "Home", "TYPE_HOME": "Home", "WORK": "Work", "INFERRED_WORK": "Work",
           "TYPE_WORK": "Work"}
@@ -83,7 +83,8 @@ def read_records(path: Path) -> Iterator[Part]:
 
 def _path_move(start: float, end: float, path: list[tuple[float, float]], mode: str = "") -> Segment:
     length = sum(metres(*a, *b) for a, b in zip(path, path[1:], strict=False))
-    return Segment("move", start, end, path[0][0], path[0][1], len(path), length, mode=mode)
+    lat, lon = zip(*path, strict=True)
+    return Segment("move", start, end, path[0][0], path[0][1], len(path), length, mode=mode, path=thin(lat, lon))
 
 
 def _visit(start: float, end: float, where: Any, kind: Any, name: Any = "") -> Segment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -39,6 +40,17 @@ class Segment:
     metres: float = 0.0  # a move's path length
     hint: str = ""  # a name the file gives the place (a waypoint, Google's place, Home/Work)
     mode: str = ""  # how a move went (walking, in a vehicle...), where the file says
+    path: tuple[tuple[float, float], ...] = ()  # a move's track, thinned to at most PATH_POINTS (lat, lon)
+
+
+PATH_POINTS = 64  # the most points of a move's track kept (enough to draw it)
+
+
+def thin(lat: Sequence[float], lon: Sequence[float], most: int = PATH_POINTS) -> tuple[tuple[float, float], ...]:
+    """At most `most` points of a track, evenly spaced by index, first and last kept; 5 decimals (about 1 m)."""
+    n = len(lat)
+    picks = range(n) if n <= most else sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+    return tuple((round(float(lat[i]), 5), round(float(lon[i]), 5)) for i in picks)
 
 
 def _groups(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +151,7 @@ def detect(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, p: Params = Params()
         else:
             s, e = int(before[i]), int(after[i])
             segments.append(Segment("move", float(t[s]), float(t[e]), float(lat[a]), float(lon[a]), c,
-                                    float(path[e] - path[s])))
+                                    float(path[e] - path[s]), path=thin(lat[s:e + 1], lon[s:e + 1])))
     return segments, first
 
 
