@@ -197,11 +197,14 @@ class ChatPage(QWidget):
             (self.background.pause if busy else self.background.resume)()
 
     def stop_answer(self) -> None:
+        """The shown answer freezes at once; the model stops after the token it is computing."""
         if self.worker is not None:
             self.worker.stop()
             self.status.setText("Stopping…")
 
     def _piece(self, piece: str) -> None:
+        if self.worker is None or self.worker.stopping:
+            return
         if not self._pieces:
             self.typing.setVisible(False)
             self.status.setText("Answering…")

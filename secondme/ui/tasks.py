@@ -38,6 +38,10 @@ class StreamWorker(QObject):
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def wait(self) -> None:
         self._thread.quit()
         self._thread.wait()
