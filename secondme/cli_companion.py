@@ -250,14 +250,16 @@ def open_checkin(services: Services, conversation: Conversation) -> Conversation
     return Conversation(latest.conversation_id, [{"role": "assistant", "content": latest.message}])
 
 
-def after_chat(services: Services) -> None:
-    """After a conversation: find its follow-ups and update the working memory (Ctrl-C skips; the
-    next wake-up catches up)."""
+def after_new_memories(services: Services) -> None:
+    """After a conversation or an ingest: find follow-ups in what is new and update the working
+    memory (Ctrl-C skips; the next wake-up catches up)."""
     from secondme.cli import err
 
-    err.print("[dim]Updating the working memory…[/dim]")
+    companion = services.companion()
+    if companion.unread()[0]:
+        err.print("[dim]Updating the working memory…[/dim]")
     try:
-        services.companion().observe()
+        companion.observe()
     except KeyboardInterrupt:
         pass
 

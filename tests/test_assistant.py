@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+
 from secondme.core.assistant import Assistant, Conversation
 from secondme.core.citations import citations_for, cited_numbers
-from secondme.core.prompt import Persona
+from secondme.core.prompt import Persona, build_messages, is_question
 from secondme.core.types import Record, SearchHit
 from tests.fake_chat import NOW, ListMemory, ScriptedModel, record
 
@@ -68,3 +72,15 @@ def test_questions_asked_in_chat_are_not_evidence_but_statements_are():
     asked = record("t2", "Where do I climb?", kind="turn")
     assistant, _, _ = make("ok", [asked, told, record("gym", "I climb at Blockhaus.")])
     assert [h.record.id for h in assistant.recall("Where do I climb?")] == ["t1", "gym"]
+
+
+@pytest.mark.parametrize(("message", "asks"), [
+    ("where do I live?", True), ("What did Ana say about the trip", True), ("tell me about Lisbon", True),
+    ("Did I call mum", True), ("I'm going to the hospital tomorrow morning.", False),
+    ("It went fine, thanks", False), ("We had dinner at Luigi's", False),
+])
+def test_a_message_that_tells_gets_the_listening_prompt_not_the_answering_rules(message: str, asks: bool) -> None:
+
+    assert is_question(message) is asks
+    system = build_messages(Persona("Sam"), [], message, [], datetime(2026, 5, 4, tzinfo=UTC))[0]["content"]
+    assert ("I do not remember that" in system) is asks

@@ -68,6 +68,7 @@ def note(services: Services, text: str, when: datetime, sensitivity: Sensitivity
     ("fly to Tokyo on the 12th", "fly to Tokyo", "fly tokyo", at(12, 18)),
     ("Dinner with Ana at 20:00 today", "Dinner with Ana", "dinner ana", at(5, 10)),  # late: the next morning
     ("We meet Tomas for lunch on May 6th.", "We meet Tomas for lunch", "meet tomas", at(6, 15)),
+    ("Dentist on Thursday at 3pm, then call Mia", "Dentist, then call Mia", "dentist call", at(7, 17)),
 ])
 def test_events_become_follow_ups_at_a_sensible_time_after_them(text: str, event: str, topic: str,
                                                                   due: datetime) -> None:
@@ -83,7 +84,7 @@ def test_relative_dates_are_read_against_the_message_time_not_now() -> None:
 
 @pytest.mark.parametrize("text", [
     "What am I doing tomorrow?", "I swim every Tuesday", "On Monday I went climbing", "This morning I slept in",
-    "last Thursday was the dentist", "I love Tokyo",
+    "last Thursday was the dentist", "I love Tokyo", "We had a great dinner at Luigi's tonight",
 ])
 def test_questions_habits_and_the_past_are_not_follow_ups(text: str) -> None:
     assert extract(text, MONDAY_18) == []

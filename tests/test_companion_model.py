@@ -47,3 +47,24 @@ def test_monday_hospital_plan_brings_a_tuesday_noon_check_in_about_it(answer_ggu
     finally:
         services.close()
         model.close()
+
+
+@pytest.mark.model
+def test_the_owners_answer_to_a_check_in_gets_a_reply_not_i_do_not_remember(answer_gguf: Path,
+                                                                               secondme_home: Path) -> None:
+    from secondme.models.llama import LlamaChatModel
+
+    model = LlamaChatModel(answer_gguf, n_ctx=4096, n_threads=os.cpu_count() or 2)
+    services = build(Config(owner=OwnerConfig("Maya")), secondme_home, HashEmbedder(), model)
+    try:
+        services.clock = Clock(TZ, at(5, 13))
+        checkin = "Hi Maya, how did the hospital appointment go?"
+        opened = Conversation("c1", [{"role": "assistant", "content": checkin}])
+        said = "It went fine, the scan was clear and the knee is only bruised."
+        answer = services.assistant().ask(said, opened)
+        print(answer.text)
+        assert "remember" not in answer.text.lower() and answer.text.strip() != said
+        assert opened.turns[:1] == [{"role": "assistant", "content": checkin}] and len(opened.turns) == 3
+    finally:
+        services.close()
+        model.close()

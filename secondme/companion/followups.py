@@ -211,8 +211,9 @@ def event_time(sentence: str, said_at: datetime) -> tuple[EventTime, list[re.Mat
     else:
         return None
     day, precision, part = found
-    if precision == "day" and pattern is _DAYS[-1][0] and _PAST.search(sentence):
-        return None  # "on Monday I went climbing": a weekday in a past-tense sentence
+    weekday = precision == "day" and pattern is _DAYS[-1][0]
+    if (weekday or day == today) and _PAST.search(sentence):
+        return None  # "on Monday I went climbing", "we had dinner at Luigi's tonight": already happened
     phrases = [match]
     clock = _time_of_day(sentence)
     if clock and precision in ("day", "part"):
@@ -296,7 +297,7 @@ def extract(text: str, said_at: datetime) -> list[Draft]:
         event = sentence
         for phrase in sorted(phrases, key=lambda m: m.start(), reverse=True):
             event = event[: phrase.start()] + " " + event[phrase.end():]
-        event = " ".join(event.split()).strip(" ,.;:!-")
+        event = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(event.split())).strip(" ,.;:!-")
         if event:
             drafts.append(Draft(sentence[:300], event[:200], topic_of(event), when))
     return drafts

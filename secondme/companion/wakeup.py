@@ -188,16 +188,23 @@ class Companion:
             self.set_state("followups_seq", str(seq))
         return new
 
-    def _refresh(self, now: datetime) -> Version | None:
+    def unread(self, now: datetime | None = None) -> tuple[list[str], int]:
+        """The ids of the stored records the working memory has not read yet (recent, not secret,
+        not SecondMe's own), oldest first, and the rowid up to which they were looked for."""
+        now = now or self.clock.now()
         seq = int(self.state("memory_seq", "0"))
         top = self.store.query("SELECT coalesce(max(rowid), 0) FROM records")[0][0]
         rows = self.store.query(
             f"SELECT id FROM records WHERE rowid > ? AND rowid <= ? AND kind NOT IN {_NOT_READ} "
             "AND sensitivity != 'secret' AND origin NOT LIKE 'guest:%' AND time_ts >= ? AND time_ts <= ? "
             "ORDER BY time_ts, rowid", (seq, top, (now - RECENT).timestamp(), (now + timedelta(days=1)).timestamp()))
+        return [i for (i,) in rows], top
+
+    def _refresh(self, now: datetime) -> Version | None:
+        ids, top = self.unread(now)
         version = None
-        if rows:
-            records = self.store.records([i for (i,) in rows])
+        if ids:
+            records = self.store.records(ids)
             current = self.memory.current().doc
             update = ask_json(self._model(), self.memory.messages(current, records, now, self.owner), MEMORY_SCHEMA,
                               self.memory.parse, self.options)

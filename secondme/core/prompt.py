@@ -6,6 +6,7 @@ this turn's memories and message (new every time).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,18 @@ class Persona:
             "2. Take facts only from the numbered memories.\n"
             "3. End the sentence with the memory number in square brackets.\n"
             "4. If the memories do not say, answer: I do not remember that.",
+        ]
+        return self._with_context(lines, who)
+
+    def listening_prompt(self) -> str:
+        """For a message that tells rather than asks: the answering rules would make the small
+        models reply "I do not remember that" or echo the message back."""
+        who = self.owner or "the user"
+        lines = [
+            f"You are SecondMe, {who}'s caring second self that lives on {who}'s computer.\n"
+            f"{who} is telling you something. Reply in one or two short, warm sentences: acknowledge it "
+            "in your own words, then wish them well or ask one short question about it. "
+            f"Do not repeat {who}'s words, and do not speak of meeting {who}."
         ]
         return self._with_context(lines, who)
 
@@ -76,8 +89,19 @@ def memory_line(number: int, hit: SearchHit, numbers: dict[str, int]) -> str:
     return line
 
 
+_ASKING = re.compile(
+    r"^\s*(what|when|where|who|whom|whose|why|how|which|do|does|did|is|are|was|were|am|can|could|would|will|"
+    r"should|shall|have|has|had|tell me|remind me|list|show me|name|find|describe|summari[sz]e|explain)\b",
+    re.IGNORECASE)
+
+
+def is_question(message: str) -> bool:
+    """Whether the message asks for something (a question or a request), not tells something."""
+    return message.rstrip().endswith("?") or bool(_ASKING.match(message))
+
+
 def turn_message(question: str, memories: Sequence[SearchHit], now: datetime) -> ChatMessage:
-    """The last user message: today's date, the retrieved memories, then the question."""
+    """The last user message: today's date, the retrieved memories, then the message."""
     numbers = {hit.record.id: n for n, hit in enumerate(memories, start=1)}
     shown = "\n".join(memory_line(n, hit, numbers) for n, hit in enumerate(memories, start=1))
     body = (
@@ -96,6 +120,9 @@ def build_messages(
     now: datetime,
     guest: str | None = None,
 ) -> list[ChatMessage]:
-    content = persona.guest_prompt(guest) if guest else persona.system_prompt()
+    if guest:
+        content = persona.guest_prompt(guest)
+    else:
+        content = persona.system_prompt() if is_question(question) else persona.listening_prompt()
     system: ChatMessage = {"role": "system", "content": content}
     return [system, *history, turn_message(question, memories, now)]
