@@ -119,3 +119,19 @@ def test_the_qt_thread_does_not_stall_while_a_folder_ingests(qtbot, secondme_hom
         assert worst < STALL_BOUND_MS
     finally:
         services.close()
+
+
+def test_a_folder_dropped_on_the_main_window_goes_to_the_ingest_page(qtbot, secondme_home, tmp_path):
+    from secondme.ui.main_window import MainWindow
+    from tests.fake_chat import ScriptedModel
+
+    services = build(data_dir=secondme_home, embedder=HashEmbedder(), model=ScriptedModel("Noted."))
+    main = MainWindow(services, services.assistant())
+    qtbot.addWidget(main)
+    main.show()
+    ingest = main.pages["Ingest"]
+    with qtbot.waitSignals([ingest.memory_did_change, main.pages["Day"].day_did_load], timeout=60_000):
+        drop(main, notes(tmp_path / "dropped", 3))
+    assert main.stack.currentWidget() is ingest and ingest.jobs[0].report.files == 3
+    main.close()
+    services.close()

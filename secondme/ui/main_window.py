@@ -6,7 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
             page = self._extra_page(module, cls)
             if page is not None:
                 self.add_page(name, self._icon(icon), page)
+        self._wire_ingest()
         key = services.key.backend
         self.settings = SettingsPage(services.config, services.data_dir, key, self.tasks)
         self.add_page("Settings", self._icon(QStyle.StandardPixmap.SP_FileDialogListView), self.settings)
@@ -82,6 +83,22 @@ class MainWindow(QMainWindow):
         except (ImportError, AttributeError):
             return None  # that page is not part of this build yet
         return found(self.services)
+
+    def _wire_ingest(self) -> None:
+        """Files dropped anywhere on the window go to the Ingest page; the Day page follows what it adds."""
+        ingest, day = self.pages.get("Ingest"), self.pages.get("Day")
+        self.setAcceptDrops(ingest is not None)
+        if ingest is not None and day is not None:
+            ingest.memory_did_change.connect(day.refresh)  # type: ignore[attr-defined]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        if self.pages["Ingest"].accept_drop(event.mimeData().urls()):  # type: ignore[attr-defined]
+            event.acceptProposedAction()
+            self.show_page("Ingest")
 
     def add_page(self, name: str, icon: QIcon, widget: QWidget) -> None:
         self.pages[name] = widget
@@ -124,4 +141,6 @@ class MainWindow(QMainWindow):
             self.chat.worker.stop()
             self.chat.worker.wait()
         self.tasks.shutdown()
+        for page in self.pages.values():  # pages with threads of their own (Day, Ingest) stop them
+            getattr(page, "shutdown", lambda: None)()
         super().closeEvent(event)
