@@ -106,3 +106,15 @@ def qt_no_leaks(qapp):  # noqa: ANN001, ANN201 - pytest-qt's QApplication
         widget.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not leaked, f"top-level widgets left alive: {names}"
+
+
+@pytest.fixture
+def hash_store(tmp_path: Path):  # noqa: ANN201
+    """A real MemoryStore in tmp_path with a fixed key and the hash embedder (fast tests of the core)."""
+    from secondme.memory.crypto import Cipher
+    from secondme.memory.store import MemoryStore
+    from tests.fakes import HashEmbedder
+
+    opened = MemoryStore(tmp_path / "data", Cipher(bytes(range(32))), HashEmbedder())
+    yield opened
+    opened.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,10 +13,8 @@ from ingest.gps.staypoints import Segment, thin
 from secondme.core.types import NewRecord
 from secondme.days import activity_counts, day_timeline
 from secondme.ingestion import Ingestor
-from secondme.memory.crypto import Cipher
 from secondme.memory.store import MemoryStore
 from tests.conftest import SHARED_DATA
-from tests.fakes import HashEmbedder
 
 SAMPLE = SHARED_DATA / "gps" / "gpsbabel" / "tpo-sample2.gpx"  # 2005-09-03..05, local (Pacific) days
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -25,10 +22,8 @@ DAY = date(2005, 9, 4)
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    opened = MemoryStore(tmp_path / "data", Cipher(bytes(range(32))), HashEmbedder())
-    yield opened
-    opened.close()
+def store(hash_store: MemoryStore) -> MemoryStore:
+    return hash_store
 
 
 def note(text: str, moment: datetime) -> NewRecord:

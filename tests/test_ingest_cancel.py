@@ -7,18 +7,14 @@ from pathlib import Path
 import pytest
 
 from secondme.ingestion import Ingestor
-from secondme.memory.crypto import Cipher
 from secondme.memory.store import MemoryStore
 from secondme.progress import Progress, Rate
 from tests.conftest import SHARED_DATA
-from tests.fakes import HashEmbedder
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    opened = MemoryStore(tmp_path / "data", Cipher(bytes(range(32))), HashEmbedder())
-    yield opened
-    opened.close()
+def store(hash_store: MemoryStore) -> MemoryStore:
+    return hash_store
 
 
 def notes(folder: Path, count: int) -> Path:

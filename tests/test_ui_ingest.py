@@ -17,6 +17,7 @@ from secondme.assets import sample_notes_dir
 from secondme.memory.browse import find
 from secondme.ui.ingest_panel import IngestPanel
 from tests.fakes import HashEmbedder
+from tests.test_ingest_cancel import notes
 
 pytestmark = pytest.mark.usefixtures("qt_no_leaks")
 STALL_BOUND_MS = 250  # the goal is 100 ms; this machine's 2 cores are shared with other work (see README)
@@ -36,13 +37,6 @@ def panel(qtbot, services):  # noqa: ANN001, ANN201
     widget.show()
     yield widget
     widget.shutdown()
-
-
-def notes(folder: Path, count: int) -> Path:
-    folder.mkdir()
-    for n in range(count):
-        (folder / f"note-{n:03d}.md").write_text(f"# Note {n}\n\nHeron count {n}: grey herons stood in the reeds.\n")
-    return folder
 
 
 def drop(widget: IngestPanel, path: Path) -> None:
