@@ -107,6 +107,11 @@ def first_run(home: Any) -> bool:
 
 
 def main() -> int:
+    if "--version" in sys.argv[1:]:  # answered before a window, the data dir or a model is touched
+        from secondme import __version__
+
+        print(f"secondme-app {__version__}")
+        return 0
     from secondme.app import build
     from secondme.errors import SecondMeError
     from secondme.paths import data_dir
