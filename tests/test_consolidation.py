@@ -158,6 +158,16 @@ def test_newer_facts_supersede_older_summaries_of_the_topic(store: MemoryStore) 
     assert sorted(r for (r,) in links) == sorted([old.id, new.id])
 
 
+def test_a_topic_written_from_outdated_summaries_only_is_outdated_too(store: MemoryStore) -> None:
+    store.add(messages("notes", ["#home I live in Porto"]))
+    store.add(messages("notes", ["#moving I moved: I now live in Lisbon, not in Porto"], start=9))
+    Consolidator(store, RuleModel()).run()  # both segments first, then the two topics
+    home, moving = store.records(ids_of(store, "topic"))
+    assert (home.title, moving.title) == ("Home", "Moving")
+    outdated = dict(store.query("SELECT record_id, superseded_by FROM supersessions"))
+    assert home.id in outdated and moving.id not in outdated
+
+
 def test_garbage_output_loses_nothing_and_a_later_run_consolidates_it(store: MemoryStore) -> None:
     store.add(messages("chat:ana", [f"#climbing note {n}" for n in range(40)]))
     garbage = RuleModel(garbage=True)

@@ -48,13 +48,12 @@ def test_consolidation_marks_the_old_home_outdated(moved) -> None:  # noqa: ANN0
 
 
 @pytest.mark.model
-@pytest.mark.xfail(reason="known gap (issue 4): the Berlin record, its segment and topic are marked OUTDATED, but "
-                          "the 1.5B model still answers 'I live in Berlin' from them", strict=False)
 def test_the_answer_follows_the_move(moved) -> None:  # noqa: ANN001
     services, berlin, lisbon = moved
     retriever = Retriever(services.store)
     answer = services.assistant().ask("Where do I live?")
-    assert "Lisbon" in answer.text
+    print(answer.text)
+    assert "Berlin" not in answer.text and ("Lisbon" in answer.text or "Alfama" in answer.text)  # Alfama: in Lisbon
     cited = {record.id for c in answer.citations
              for record in retriever.expand(Memory(SearchHit(c.record, 1.0), level_of(c.record)))}
     assert lisbon in cited  # the June record, or a summary of it

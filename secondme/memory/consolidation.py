@@ -267,6 +267,7 @@ class Consolidator:
                               [(topic_id, r.id) for r in new])
             batch.executemany("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
                               "VALUES (?, ?, ?)", [(old_id, newest, _now()) for old_id in rewrite.superseded])
+            _outdate_if_all_outdated(batch, topic_id)
         report.topics += 1
 
     def _profile(self, report: Report, progress: ProgressCallback, stop: Event | None) -> bool:
@@ -327,6 +328,15 @@ def _outdate_summaries(batch: Any, outdated: Sequence[str], by: str) -> None:
                 outdated.append(summary)
         if not outdated:
             return
+
+
+def _outdate_if_all_outdated(batch: Any, topic_id: str) -> None:
+    """A topic made only of outdated summaries (written after they were outdated) is outdated too."""
+    links = batch.rows("SELECT s.superseded_by FROM summary_links l LEFT JOIN supersessions s "
+                       "ON s.record_id = l.record_id WHERE l.summary_id = ?", (topic_id,))
+    if links and all(by for (by,) in links):
+        batch.execute("INSERT OR IGNORE INTO supersessions (record_id, superseded_by, noted_at) VALUES (?, ?, ?)",
+                      (topic_id, links[-1][0], _now()))
 
 
 def _now() -> str:
