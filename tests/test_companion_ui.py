@@ -42,3 +42,27 @@ def test_a_check_in_from_the_scheduler_thread_shows_and_opens_the_chat(qtbot, se
         window.tasks.shutdown()
     finally:
         services.close()
+
+
+def test_the_scheduler_holds_its_jobs_while_an_answer_streams(qtbot, secondme_home: Path) -> None:  # noqa: ANN001
+    from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
+
+    from secondme.ui.main import Together
+
+    services = build(data_dir=secondme_home, embedder=HashEmbedder(), model=ScriptedModel("Glad to hear!"))
+    scheduler = services.companion_scheduler(services.companion())
+    scheduler.start()
+    states = []
+    try:
+        window = MainWindow(services, services.assistant(), Together(scheduler))
+        qtbot.addWidget(window)
+        window.chat.ask("It went fine, thanks")
+        assert window.chat.worker is not None
+        window.chat.worker.item.connect(lambda _: states.append(scheduler._scheduler.state))
+        qtbot.waitUntil(lambda: window.chat.worker is None and scheduler._scheduler.state == STATE_RUNNING,
+                        timeout=10000)
+        assert states and set(states) == {STATE_PAUSED}
+        window.tasks.shutdown()
+    finally:
+        scheduler.shutdown()
+        services.close()

@@ -26,6 +26,7 @@ from secondme.ui.settings_page import FirstRunDialog  # noqa: E402
 from secondme.ui.theme import COLORS, apply_theme  # noqa: E402
 from tests.fake_chat import ScriptedModel  # noqa: E402
 from tests.fakes import HashEmbedder  # noqa: E402
+from tests.ui_window import open_main_window  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("qt_no_leaks")
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -34,14 +35,9 @@ T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 @pytest.fixture
 def window(qtbot, secondme_home: Path):  # noqa: ANN001, ANN201
     services = build(data_dir=secondme_home, embedder=HashEmbedder(), model=ScriptedModel("At Blockhaus [1]."))
-    services.store.add([NewRecord("Thursday evenings at Blockhaus climbing gym", T0, "notes", "gym",
-                                  origin="/notes/gym.md", title="Climbing", people=("Jonas",), place="Berlin")])
-    main = MainWindow(services, services.assistant())
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main.tasks.shutdown()
-    services.close()
+    yield from open_main_window(qtbot, services, [NewRecord(
+        "Thursday evenings at Blockhaus climbing gym", T0, "notes", "gym", origin="/notes/gym.md", title="Climbing",
+        people=("Jonas",), place="Berlin")])
 
 
 def idle(qtbot, main: MainWindow) -> None:  # noqa: ANN001

@@ -74,6 +74,8 @@ class ChatPage(QWidget):
 
     def _build(self) -> None:
         self.conversations = QListWidget()
+        self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.conversations.itemClicked.connect(self._open_item)
         self.new = QPushButton("New chat")
         self.new.clicked.connect(self.new_chat)

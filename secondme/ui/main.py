@@ -13,6 +13,22 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 from secondme.progress import Progress
 
 
+class Together:
+    """Background work that gives the model up together while the owner chats (consolidation and
+    the check-in scheduler: a wake-up waits until the answer is done, then runs once)."""
+
+    def __init__(self, *parts: Any) -> None:
+        self.parts = parts
+
+    def pause(self) -> None:
+        for part in self.parts:
+            part.pause()
+
+    def resume(self) -> None:
+        for part in self.parts:
+            part.resume()
+
+
 class Startup(QObject):
     """Shows the model's preparation, then opens everything; its slots run on the Qt thread."""
 
@@ -50,15 +66,16 @@ class Startup(QObject):
         background = services.background_consolidation()
         background.start()
         companion = services.companion()  # check-ins: the scheduler runs in the background, the tray shows them
+        scheduler = services.companion_scheduler(companion)
+        scheduler.start()
         tray = CheckinTray(companion.inbox, self.app.windowIcon())
-        window = MainWindow(services, assistant, background, config.ui.close_to_tray and tray.available)
+        window = MainWindow(services, assistant, Together(background, scheduler),
+                            config.ui.close_to_tray and tray.available)
         tray.opened.connect(lambda checkin: open_in_chat(window, checkin))
         tray.show_requested.connect(window.show_chat)
         tray.capture_requested.connect(self.capture)
         tray.quit_requested.connect(window.quit)
         window.hidden_to_tray.connect(lambda: tray.notify("SecondMe", "Still here, in the tray."))
-        scheduler = services.companion_scheduler(companion)
-        scheduler.start()
         self.window = window
         self.parts = [background, scheduler, tray, self._hotkey(window, config.ui.capture_hotkey)]
         window.show()
