@@ -26,7 +26,7 @@ from secondme.memory.profile import Profile
 from secondme.memory.store import MemoryStore
 from secondme.progress import Progress
 from tests.conftest import REPO
-from tests.consolidation_fake import KEY, RuleModel
+from tests.consolidation_fake import KEY, RuleModel, _after
 from tests.fakes import HashEmbedder
 
 START = datetime(2024, 3, 1, 9, tzinfo=UTC)
@@ -348,3 +348,23 @@ def test_background_consolidation_works_while_idle_and_yields_to_the_user(store:
         time.sleep(0.02)
     job.close(timeout=5)
     assert set(raw_coverage(store).values()) == {1} and len(ids_of(store, "topic")) == 1
+
+
+class Repeating(RuleModel):
+    """Copies the summary of the part before when it is given one, like the 1.5B on LoCoMo."""
+
+    def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
+                      options: GenerationOptions = GenerationOptions()) -> Any:
+        answer = super().complete_json(messages, schema, options)
+        before = _after(messages[-1]["content"], "- what came just before:").split("\n- existing")[0].strip()
+        if "facts" in schema["properties"] and before not in ("", "(nothing)"):
+            return {**answer, "summary": before}
+        return answer
+
+
+def test_a_summary_that_repeats_the_one_before_is_made_again_without_it(store: MemoryStore) -> None:
+    store.add(messages("chat:ana", [f"#climbing we climbed route {n} at the gym today" for n in range(40)]))
+    report = Consolidator(store, Repeating()).run()
+    first, second = store.records(ids_of(store, "segment"))
+    assert (report.segments, report.failures) == (2, 0)
+    assert "route 39" in second.text and "route 39" not in first.text

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from threading import Event
 from typing import Any, TypeVar
 
@@ -165,9 +166,8 @@ class Consolidator:
         """Summarise one window and commit it with its links, its topic title and the earlier records
         it outdates; the new summary (or `previous` when the model failed)."""
         ids = [r.id for r in window]
-        messages = segments.messages(key, window, previous, self._topic_titles())
         try:
-            summary = self._ask(messages, segments.SCHEMA, segments.parse)
+            summary = self._summary(key, window, previous)
         except StepFailed as failed:
             self._queue("segment", ids, failed, report)
             return previous
@@ -186,6 +186,17 @@ class Consolidator:
         report.segments += 1
         report.covered += len(ids)
         return segment.text
+
+    def _summary(self, key: str, window: list[Record], previous: str) -> segments.Summary:
+        """The window's summary, with what came before it as context; when the model only repeats
+        that, once more without it."""
+        try:
+            return self._ask(segments.messages(key, window, previous, self._topic_titles()), segments.SCHEMA,
+                             partial(segments.parse, previous=previous))
+        except StepFailed:
+            if not previous:
+                raise
+        return self._ask(segments.messages(key, window, "", self._topic_titles()), segments.SCHEMA, segments.parse)
 
     def _outdated(self, window: list[Record]) -> list[tuple[str, str]]:
         """(old id, new id) for the earlier records that a record of the window makes out of date: the

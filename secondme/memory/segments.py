@@ -62,6 +62,7 @@ _OUTDATED_SYSTEM = (
     "moved, changed job, a plan was changed or cancelled, a number changed). Answer false when the notes are "
     "about different things, add to each other, or are small talk."
 )
+REPEAT_OVERLAP = 0.6  # share of words in common above which a summary repeats the one before it
 # What a small model copies from the prompt instead of summarising: such an answer is retried.
 _ECHO = re.compile(r"Records to summarise|Context, not to summarise|what came just before|\bR\d+ \[\d{4}-")
 
@@ -169,12 +170,21 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item for item in clean if item))
 
 
-def parse(value: Any) -> Summary:
+def repeats(summary: str, previous: str) -> bool:
+    """Whether a summary mostly says again what the summary before it said (a small model given the
+    earlier summary as context often copies it instead of summarising its own records)."""
+    words, before = set(re.findall(r"\w+", summary.lower())), set(re.findall(r"\w+", previous.lower()))
+    return bool(words and before) and len(words & before) / len(words | before) >= REPEAT_OVERLAP
+
+
+def parse(value: Any, previous: str = "") -> Summary:
     """Check the model's answer; ValueError when it is not a usable summary."""
     if not isinstance(value, dict) or not isinstance(value.get("summary"), str) or not value["summary"].strip():
         raise ValueError("no summary")
     if _ECHO.search(value["summary"]):
         raise ValueError("the summary copies the prompt")
+    if previous and repeats(value["summary"], previous):
+        raise ValueError("the summary repeats the one before it")
     topic = value.get("topic")
     return Summary(tidy(value["summary"]), _strings(value.get("people", [])),
                    _strings(value.get("places", [])), _strings(value.get("facts", [])),
