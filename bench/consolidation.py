@@ -1,6 +1,6 @@
 """Benchmark: consolidation time per 1,000 turns, from the first turns of a LoCoMo conversation.
 
-Run: python bench/consolidation.py [--turns 150] [--model small]
+Run: python bench/consolidation.py [--turns 150] [--model answer]
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ class Timed:
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
                       options: GenerationOptions = GenerationOptions()) -> Any:
-        step = {"facts": "segment", "history": "topic", "statements": "profile"}[next(
-            k for k in ("facts", "history", "statements") if k in schema["properties"])]
+        steps = {"facts": "segment", "outdated": "outdated check", "history": "topic", "statements": "profile"}
+        step = next(name for key, name in steps.items() if key in schema["properties"])
         started = time.monotonic()
         try:
             return self.model.complete_json(messages, schema, options)
@@ -53,7 +53,7 @@ class Timed:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=150)
-    parser.add_argument("--model", default="small")
+    parser.add_argument("--model", default="answer")
     args = parser.parse_args()
     cache = Path(os.environ.get("SECONDME_TEST_CACHE", Path.home() / ".cache" / "secondme-tests")) / "models"
     model = Timed(LlamaChatModel(ensure_model(args.model, cache), n_ctx=4096, n_threads=os.cpu_count() or 2))
