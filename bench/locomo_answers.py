@@ -28,6 +28,7 @@ from pathlib import Path
 
 from nltk.stem import PorterStemmer
 
+from secondme.config import MemoryConfig
 from secondme.core.assistant import Assistant
 from secondme.core.prompt import Persona
 from secondme.core.protocols import GenerationOptions
@@ -35,7 +36,7 @@ from secondme.core.types import NewRecord
 from secondme.memory.crypto import Cipher
 from secondme.memory.profile import Profile
 from secondme.memory.recall import RecallingStore
-from secondme.memory.retrieval import Retriever
+from secondme.memory.retrieval import RetrievalConfig, Retriever
 from secondme.memory.store import MemoryStore
 from secondme.models.bundled import ensure_model
 from secondme.models.embedder import MiniLMEmbedder
@@ -95,7 +96,7 @@ def sample_questions(samples: list[dict], count: int) -> list[tuple[dict, dict]]
 
 
 def answer_all(samples: list[dict], chosen: list[tuple[dict, dict]], model: LlamaChatModel, model_name: str,
-               raw_only: bool) -> list[tuple[int, float, float]]:
+               raw_only: bool, ranking: RetrievalConfig = RetrievalConfig()) -> list[tuple[int, float, float]]:
     """(category, F1, seconds) per question."""
     embedder = MiniLMEmbedder()
     results = []
@@ -113,7 +114,7 @@ def answer_all(samples: list[dict], chosen: list[tuple[dict, dict]], model: Llam
             conversation = sample["conversation"]
             people = [conversation["speaker_a"], conversation["speaker_b"]]
             now = max(r.time for r in records)
-            memory = ReadOnly(store, Retriever(store, known_people=people), lambda now=now: now)
+            memory = ReadOnly(store, Retriever(store, ranking, known_people=people), lambda now=now: now)
             assistant = Assistant(model, memory, Persona(people[0]), GenerationOptions(max_tokens=60, seed=0),
                                   clock=lambda now=now: now, instructions=Rules(),
                                   profile=None if raw_only else Profile(store))
@@ -149,6 +150,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--conversations", type=int, default=2)
     parser.add_argument("--model", default="answer")
+    parser.add_argument("--max-summaries", type=int, default=MemoryConfig().prompt_summaries,
+                        help="summaries in the prompt at most (default: the app's memory.prompt_summaries)")
     parser.add_argument("--compare-raw", action="store_true", help="also answer from raw turns only")
     args = parser.parse_args()
     samples = json.loads(DATA.read_text())[: args.conversations]
@@ -156,7 +159,8 @@ def main() -> None:
     cache = Path(os.environ.get("SECONDME_TEST_CACHE", Path.home() / ".cache" / "secondme-tests")) / "models"
     model = LlamaChatModel(ensure_model(args.model, cache), n_ctx=4096, n_threads=os.cpu_count() or 2)
     headline: dict[str, object] = {"bench": "locomo_answers", "model": args.model, "questions": len(chosen)}
-    headline["consolidated"] = table("consolidated", answer_all(samples, chosen, model, args.model, False))
+    headline["consolidated"] = table("consolidated", answer_all(samples, chosen, model, args.model, False,
+                                                                    RetrievalConfig(max_summaries=args.max_summaries)))
     if args.compare_raw:
         headline["raw_turns"] = table("raw turns", answer_all(samples, chosen, model, args.model, True))
     print(json.dumps(headline))

@@ -109,7 +109,7 @@ class Services:
 
         from secondme.memory.profile import Profile
         from secondme.memory.recall import RecallingStore
-        from secondme.memory.retrieval import Retriever
+        from secondme.memory.retrieval import RetrievalConfig, Retriever
         from secondme.memory.standing import GuestList, InstructionBook, secret_guard
 
         owner = self.config.owner
@@ -119,8 +119,9 @@ class Services:
         if guest:
             allowed = GuestList(self.store).get(guest)
             audience = Audience(allowed.name, allowed.allow_private)
-        recall = RecallingStore(self.store, Retriever(self.store, known_people=[owner.name] if owner.name else []),
-                                self.clock.now)
+        ranking = RetrievalConfig(max_summaries=self.config.memory.prompt_summaries)
+        retriever = Retriever(self.store, ranking, known_people=[owner.name] if owner.name else [])
+        recall = RecallingStore(self.store, retriever, self.clock.now)
         return Assistant(
             self.chat_model(progress), recall, Persona(owner.name, owner.about), options,
             top_k=self.config.memory.top_k, instructions=InstructionBook(self.store), audience=audience,

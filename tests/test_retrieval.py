@@ -140,6 +140,17 @@ def test_a_topic_summary_ranks_above_its_records_and_expands_to_them(store: Memo
     assert [record.id for record in retriever.expand(segment_memory)] == raw[:2]
 
 
+def test_summaries_past_the_cap_go_behind_the_raw_records(store: MemoryStore) -> None:
+    raw = add(store, [("Planted tomatoes in the garden", at(4, 11)), ("Watered the garden tomatoes", at(4, 12))])
+    summaries = add(store, [(f"Garden summary {n}: tomatoes in the garden", at(4, 12)) for n in range(3)],
+                    "segment", "secondme")
+    question = "What did I do in the garden with the tomatoes?"
+    uncapped = [m.record.id for m in Retriever(store).retrieve(question, k=5, now=NOW)]
+    capped = [m.record.id for m in Retriever(store, RetrievalConfig(max_summaries=1)).retrieve(question, k=5, now=NOW)]
+    assert set(uncapped) == set(capped) == set(raw + summaries)
+    assert sum(i in summaries for i in capped[:3]) == 1 and capped[3:] == [i for i in uncapped if i in summaries][1:]
+
+
 def test_a_named_month_boosts_that_time_but_keeps_plans_written_earlier(store: MemoryStore) -> None:
     """"in May" may be when a planned trip happens, not when the note about it was written."""
     [plan] = add(store, [("Booked it: flying to Lisbon with Ines from 12 to 16 May", at(3, 28))])

@@ -36,6 +36,7 @@ class RetrievalConfig:
     name_bonus: float = 0.2
     superseded_factor: float = 0.5
     candidates: int = 40
+    max_summaries: int | None = None  # summaries kept in the top k at most (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,19 @@ class Retriever:
         for old in replaced:
             scores[old] *= self.config.superseded_factor
         ranked = sorted(scores, key=lambda record_id: (-scores[record_id], -found[record_id].record.time.timestamp()))
+        ranked = self._capped(ranked, found)
         return [
             Memory(found[i], level_of(found[i].record), i in replaced, replaced.get(i), scores[i]) for i in ranked[:k]
         ]
+
+    def _capped(self, ranked: list[str], found: dict[str, SearchHit]) -> list[str]:
+        """The ranking with summaries past `max_summaries` moved behind the raw records."""
+        cap = self.config.max_summaries
+        if cap is None:
+            return ranked
+        summaries = [i for i in ranked if level_of(found[i].record) != "raw"]
+        kept = set(summaries[:cap])
+        return [i for i in ranked if i in kept or i not in summaries] + summaries[cap:]
 
     def _score(self, record: Record, fused: float, plan: QueryPlan, now: datetime) -> float:
         config = self.config
