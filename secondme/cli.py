@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,10 +191,14 @@ def watch_folders(services: Services, folders: list[Path]) -> int:
         with _progress() as bar:
             print_ingest_report(watcher.ingest_all(bar))
         out.print(f"Watching {', '.join(map(str, folders))} for changes (Ctrl-C stops)…")
+        # Ctrl-C ends the watch between two stored parts, never inside a write to the index
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
         try:
-            watcher.run(print_ingest_report)
-        except KeyboardInterrupt:
-            out.print("Stopped watching.")
+            watcher.run(print_ingest_report, stop)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        out.print("Stopped watching.")
     return 0
 
 

@@ -11,7 +11,7 @@ from types import TracebackType
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from secondme.ingestion import SKIPPED_NAMES, Ingestor, IngestReport
+from secondme.ingestion import SKIPPED_NAMES, Ingestor, IngestReport, never
 from secondme.progress import ProgressCallback, no_progress
 
 _IGNORED_EVENTS = {"opened", "closed_no_write"}
@@ -84,13 +84,13 @@ class Watcher:
         """Ingest everything in the watched folders (unchanged files cost a parse, nothing more)."""
         return Ingestor(self.store).ingest(self.folders, progress)
 
-    def step(self) -> IngestReport | None:
+    def step(self, stop: Callable[[], bool] = never) -> IngestReport | None:
         """Handle the changes that have settled: re-ingest what exists, forget what is gone."""
         paths = self._pending.due(self.quiet)
         if not paths:
             return None
         existing = [p for p in paths if p.exists() and not set(p.parents) & set(paths)]  # a folder covers its files
-        report = Ingestor(self.store).ingest(existing) if existing else IngestReport()
+        report = Ingestor(self.store).ingest(existing, stop=stop) if existing else IngestReport()
         for path in paths:
             if not path.exists():
                 forget_path(self.store, path, report)
@@ -98,9 +98,10 @@ class Watcher:
 
     def run(self, on_report: Callable[[IngestReport], None], stop: threading.Event | None = None,
             poll: float = 0.2) -> None:
-        """Handle changes until `stop` is set (or Ctrl-C), calling `on_report` after each batch."""
+        """Handle changes until `stop` is set, calling `on_report` after each batch (a batch in
+        progress ends after the file part being stored)."""
         stop = stop or threading.Event()
         while not stop.wait(poll):
-            report = self.step()
+            report = self.step(stop.is_set)
             if report is not None:
                 on_report(report)

@@ -103,7 +103,10 @@ def test_cli_watch_ingests_new_files_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
         (folder / "Plants.md").write_text("# Plants\n\nThe fern needs water.\n", encoding="utf-8")
         wait_for(lambda: any("1 new record(s)" in line for line in lines), "the new note to be ingested")
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=TIMEOUT) == 0
+        try:
+            assert process.wait(timeout=TIMEOUT) == 0
+        except subprocess.TimeoutExpired:
+            pytest.fail("no exit after Ctrl-C; it printed:\n" + "".join(lines))
         reader.join(timeout=5)
         assert "Stopped watching." in "".join(lines)
     finally:
