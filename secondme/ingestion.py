@@ -69,7 +69,6 @@ class Ingestor:
         self.store = store
         self.owners = owners or ChatOwners(store)
         self.places = Places(store)  # days of visits get place labels (home, work, names the user gave)
-        self._stop: Callable[[], bool] = never
 
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback = no_progress,
                stop: Callable[[], bool] = never) -> IngestReport:
@@ -78,12 +77,11 @@ class Ingestor:
         report = IngestReport()
         files = list(expand(paths))
         report.owners = self.owners.prepare(files)
-        self._stop = stop
         done = 0
         try:
             for done, path in enumerate(files):
                 progress(Progress("ingest", done, len(files), "files", path.name))
-                self._one(path, report)
+                self._one(path, report, stop)
             done = len(files)
         except _Cancelled:
             report.cancelled = True
@@ -91,14 +89,14 @@ class Ingestor:
         progress(Progress("ingest", done, len(files), "files", "cancelled" if report.cancelled else ""))
         return report
 
-    def _one(self, path: Path, report: IngestReport) -> None:
-        if self._stop():
+    def _one(self, path: Path, report: IngestReport, stop: Callable[[], bool]) -> None:
+        if stop():
             raise _Cancelled
         if not path.exists():
             report.errors.append(f"{path}: no such file")
             return
         try:
-            self._file(path, report)
+            self._file(path, report, stop)
         except ParseError as error:
             report.errors.append(str(error))
 
@@ -108,7 +106,7 @@ class Ingestor:
         report.skipped += result.skipped
         report.removed += result.removed
 
-    def _file(self, path: Path, report: IngestReport) -> None:
+    def _file(self, path: Path, report: IngestReport, stop: Callable[[], bool]) -> None:
         parse = detect_format(path).parse
         origin, items, stored, errors = "", [], set(), 0
         for part in parse(path):
@@ -120,7 +118,7 @@ class Ingestor:
                 if items:
                     self._store(origin, items, report)
                     stored.add(origin)
-                    if self._stop():  # before the next part; the file's vanished parts are left alone
+                    if stop():  # before the next part; the file's vanished parts are left alone
                         raise _Cancelled
                 if part.origin in stored:
                     raise ParseError(str(path), f"parser bug: origin {part.origin} came back after others")

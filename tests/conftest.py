@@ -119,12 +119,3 @@ def hash_store(tmp_path: Path):  # noqa: ANN201
     yield opened
     opened.close()
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The bundle test builds a 600 MB app (minutes): it runs only when `-m` names it."""
-    if "bundle" in (config.option.markexpr or ""):
-        return
-    opt_in = pytest.mark.skip(reason="builds the app bundle: opt in with -m bundle")
-    for item in items:
-        if "bundle" in item.keywords:
-            item.add_marker(opt_in)

@@ -1,5 +1,5 @@
-"""The app bundle (opt in: pytest -m bundle): packaging/build-bundle.sh builds it, and the built app,
-copied outside the repo, answers --version headless."""
+"""The app bundle (-m "not bundle" leaves it out): packaging/build-bundle.sh builds it, and the built
+app, copied outside the repo, answers --version headless."""
 
 from __future__ import annotations
 

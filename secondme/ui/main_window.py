@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QShortcut
@@ -20,20 +19,14 @@ from PySide6.QtWidgets import (
 from secondme.core.assistant import Assistant
 from secondme.memory.conversations import ConversationLog
 from secondme.ui.chat_page import ChatPage, Yielding
+from secondme.ui.day_view import DayView
+from secondme.ui.ingest_panel import IngestPanel
 from secondme.ui.memory_page import MemoryPage
 from secondme.ui.settings_page import SettingsPage
 from secondme.ui.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
     from secondme.app import Services
-
-# Pages of other modules, added when they are installed: (name, module, class, standard icon).
-# --- Part B (Day view, Ingest panel) plugs in here: each class is built as Class(services). ---
-EXTRA_PAGES = (
-    ("Day", "secondme.ui.day_view", "DayView", QStyle.StandardPixmap.SP_FileDialogDetailedView),
-    ("Ingest", "secondme.ui.ingest_panel", "IngestPanel", QStyle.StandardPixmap.SP_DialogOpenButton),
-)
-
 
 class MainWindow(QMainWindow):
     """`add_page(name, icon, widget)` adds a page and its entry; Ctrl+K searches memory; with
@@ -63,11 +56,12 @@ class MainWindow(QMainWindow):
         self.memory = MemoryPage(services.store, self.tasks)
         self.add_page("Chat", self._icon(QStyle.StandardPixmap.SP_MessageBoxQuestion), self.chat)
         self.add_page("Memory", self._icon(QStyle.StandardPixmap.SP_FileDialogContentsView), self.memory)
-        for name, module, cls, icon in EXTRA_PAGES:
-            page = self._extra_page(module, cls)
-            if page is not None:
-                self.add_page(name, self._icon(icon), page)
-        self._wire_ingest()
+        self.day = DayView(services)
+        self.ingest = IngestPanel(services)
+        self.add_page("Day", self._icon(QStyle.StandardPixmap.SP_FileDialogDetailedView), self.day)
+        self.add_page("Ingest", self._icon(QStyle.StandardPixmap.SP_DialogOpenButton), self.ingest)
+        self.ingest.memory_did_change.connect(self.day.refresh)  # the Day page follows what an ingest adds
+        self.setAcceptDrops(True)  # files dropped anywhere on the window go to the Ingest page
         key = services.key.backend
         self.settings = SettingsPage(services.config, services.data_dir, key, self.tasks)
         self.add_page("Settings", self._icon(QStyle.StandardPixmap.SP_FileDialogListView), self.settings)
@@ -77,26 +71,12 @@ class MainWindow(QMainWindow):
     def _icon(self, pixmap: QStyle.StandardPixmap) -> QIcon:
         return self.style().standardIcon(pixmap)
 
-    def _extra_page(self, module: str, cls: str) -> QWidget | None:
-        try:
-            found: Any = getattr(importlib.import_module(module), cls)
-        except (ImportError, AttributeError):
-            return None  # that page is not part of this build yet
-        return found(self.services)
-
-    def _wire_ingest(self) -> None:
-        """Files dropped anywhere on the window go to the Ingest page; the Day page follows what it adds."""
-        ingest, day = self.pages.get("Ingest"), self.pages.get("Day")
-        self.setAcceptDrops(ingest is not None)
-        if ingest is not None and day is not None:
-            ingest.memory_did_change.connect(day.refresh)  # type: ignore[attr-defined]
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
-        if self.pages["Ingest"].accept_drop(event.mimeData().urls()):  # type: ignore[attr-defined]
+        if self.ingest.accept_drop(event.mimeData().urls()):
             event.acceptProposedAction()
             self.show_page("Ingest")
 
@@ -141,6 +121,6 @@ class MainWindow(QMainWindow):
             self.chat.worker.stop()
             self.chat.worker.wait()
         self.tasks.shutdown()
-        for page in self.pages.values():  # pages with threads of their own (Day, Ingest) stop them
-            getattr(page, "shutdown", lambda: None)()
+        self.day.shutdown()  # the pages with threads of their own
+        self.ingest.shutdown()
         super().closeEvent(event)
