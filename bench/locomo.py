@@ -8,7 +8,9 @@ With --with-summaries, each conversation is consolidated first (segment summarie
 profile) by the built-in model; the consolidated memory is kept under
 ~/.cache/secondme-bench/locomo/ so a re-run (or a run that was killed) does not redo that work.
 BM25, vector and hybrid then rank the raw turns only; "pipeline" ranks turns, segments and topics.
-Run: python bench/locomo.py [--quick] [--conversations N] [--with-summaries [--model small]].
+--consolidated-only scores just the cached conversations whose consolidation has finished, so a
+consolidation spread over several runs can be measured as it grows.
+Run: python bench/locomo.py [--quick] [--conversations N] [--with-summaries | --consolidated-only] [--model small].
 """
 
 from __future__ import annotations
@@ -94,6 +96,24 @@ def summariser(model_name: str, timing: dict[str, float]) -> Callable[[MemorySto
     return summarise
 
 
+def cached(sample: dict, model_name: str) -> Path:
+    """Where a conversation's consolidated memory is kept between runs."""
+    return CACHE / f"{sample['sample_id']}-{model_name}"
+
+
+def consolidated(folder: Path, embedder: MiniLMEmbedder) -> bool:
+    """Whether a cached memory exists with nothing left to consolidate (segments, topics, profile)."""
+    from secondme.memory.consolidation import backlog
+
+    if not (folder / "memory.db").exists():
+        return False
+    store = MemoryStore(folder, Cipher(bytes(32)), embedder)
+    try:
+        return store.count() > 0 and not any(backlog(store).values())
+    finally:
+        store.close()
+
+
 class Evaluator:
     """One conversation's memory, searched in every mode; items are mapped to the turns they cover."""
 
@@ -132,12 +152,12 @@ def run_conversation(
     scores: Scores,
     latency: dict[str, list[float]],
     summarise: Callable[[MemoryStore], None] | None,
-    model_name: str = "",
+    folder: Path | None = None,
 ) -> None:
+    """Store (or reopen from `folder`) one conversation, consolidate it if asked, score every mode."""
     records = turns(sample)
     with tempfile.TemporaryDirectory(prefix="secondme-locomo-") as scratch:
-        folder = CACHE / f"{sample['sample_id']}-{model_name}" if summarise is not None else Path(scratch)
-        store = MemoryStore(folder, Cipher(bytes(32)), embedder)
+        store = MemoryStore(folder or Path(scratch), Cipher(bytes(32)), embedder)
         began = time.perf_counter()
         added = len(store.add(records).added)
         print(f"{sample['sample_id']}: {len(records)} turns, {added} stored in {time.perf_counter() - began:.1f} s")
@@ -198,22 +218,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 conversations")
     parser.add_argument("--with-summaries", action="store_true", help="store segment and topic summaries first")
     parser.add_argument("--model", default="small", help="the built-in model that writes summaries")
+    parser.add_argument("--consolidated-only", action="store_true",
+                        help="score only the conversations already fully consolidated in the cache (no model)")
     args = parser.parse_args()
     samples = json.loads(DATA.read_text())[: 2 if args.quick else args.conversations]
     embedder = MiniLMEmbedder()
     scores: Scores = {mode: {} for mode in MODES}
     latency: dict[str, list[float]] = {mode: [] for mode in MODES}
     timing: dict[str, float] = {}
-    summarise = summariser(args.model, timing) if args.with_summaries else None
+    summaries = args.with_summaries or args.consolidated_only
+    if args.consolidated_only:
+        samples = [s for s in samples if consolidated(cached(s, args.model), embedder)]
+        print(f"consolidated conversations: {', '.join(s['sample_id'] for s in samples) or 'none'}")
+    summarise = summariser(args.model, timing) if args.with_summaries and not args.consolidated_only else None
     for sample in samples:
-        run_conversation(sample, embedder, scores, latency, summarise, args.model)
+        folder = cached(sample, args.model) if summaries else None
+        run_conversation(sample, embedder, scores, latency, summarise, folder)
     headline = report(scores, latency)
     if timing.get("turns"):
         headline["consolidation_min_per_1000_turns"] = round(timing["seconds"] / timing["turns"] * 1000 / 60, 1)
         print(f"consolidation: {headline['consolidation_min_per_1000_turns']} min per 1,000 turns ({args.model})")
     print(
-        json.dumps({"bench": "locomo", "conversations": len(samples), "summaries": summarise is not None,
-                    "model": args.model if summarise else None, **headline})
+        json.dumps({"bench": "locomo", "conversations": len(samples), "summaries": summaries,
+                    "model": args.model if summaries else None, **headline})
     )
 
 

@@ -19,11 +19,12 @@ import pytest
 
 from secondme.core.protocols import ChatMessage, GenerationOptions
 from secondme.core.types import NewRecord, Sensitivity
-from secondme.memory import segments
+from secondme.memory import segments, topics
 from secondme.memory.consolidation import TRIES, Consolidator
 from secondme.memory.crypto import Cipher
 from secondme.memory.profile import Profile
 from secondme.memory.store import MemoryStore
+from secondme.models.embedder import MiniLMEmbedder
 from secondme.progress import Progress
 from tests.conftest import REPO
 from tests.consolidation_fake import KEY, RuleModel, _after
@@ -234,6 +235,18 @@ def test_new_segments_of_a_topic_are_merged_in_one_call(store: MemoryStore) -> N
     assert model.steps["outdated"] == 0  # no record speaks of a change: nothing to check
     [topic] = store.records(ids_of(store, "topic"))
     assert all(f"session {n}" in topic.text for n in range(9))
+
+
+def test_titles_worded_differently_join_one_topic(tmp_path: Path) -> None:
+    """Titles the 1.5B wrote for LoCoMo conversation 26: one subject, many wordings (real MiniLM)."""
+    store = MemoryStore(tmp_path, Cipher(KEY), MiniLMEmbedder())
+    written = ["LGBTQ activism", "art", "LGBT advocacy", "art creation", "pottery workshop", "adoption", "volunteering",
+               "Volunteering and family time", "Connected LGBTQ Activists"]
+    assert topics.assign(written, ["Adoption journey"], store.similarity) == [
+        "LGBTQ activism", "art", "LGBTQ activism", "art", "pottery workshop", "Adoption journey", "volunteering",
+        "volunteering", "LGBTQ activism"]
+    assert topics.assign(["where I live", "knee injury"], ["work"], store.similarity) == ["where I live", "knee injury"]
+    store.close()
 
 
 def test_run_stops_between_windows_and_respects_limit(store: MemoryStore) -> None:

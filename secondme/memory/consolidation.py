@@ -240,12 +240,11 @@ class Consolidator:
         """Merge every segment no topic holds yet into its topic, a few segments per call; False if stopped."""
         waiting = self._waiting(_TOPIC_PENDING)
         titles = dict(self._store.query("SELECT segment_id, title FROM segment_topics"))
-        groups: dict[str, tuple[str, list[Record]]] = {}
         existing = self._existing_topics()
-        for segment in waiting:
-            title = titles.get(segment.id) or ""
-            topic = topics.match(title, existing) if title else topics.lexical_topic(segment.text, existing)
-            title = topic.title if topic else title or segments.label(segment.origin.removeprefix("segment:"))
+        named = [titles.get(segment.id) or self._unnamed(segment, existing) for segment in waiting]
+        groups: dict[str, tuple[str, list[Record]]] = {}
+        for segment, title in zip(waiting, topics.assign(named, [t.title for t in existing], self._store.similarity),
+                                  strict=True):
             groups.setdefault(topics.slug(title), (title, []))[1].append(segment)
         done = 0
         for title, members in groups.values():
@@ -256,6 +255,12 @@ class Consolidator:
                 done += len(members[start:start + TOPIC_BATCH])
                 progress(Progress("topics", done, len(waiting), "summaries", title))
         return True
+
+    @staticmethod
+    def _unnamed(segment: Record, existing: Sequence[Record]) -> str:
+        """The topic of a segment the model gave no title: the topic sharing its words, else its stream."""
+        topic = topics.lexical_topic(segment.text, existing)
+        return topic.title if topic else segments.label(segment.origin.removeprefix("segment:"))
 
     def _topic(self, title: str, new: list[Record], report: Report) -> None:
         old = topics.match(title, self._existing_topics())

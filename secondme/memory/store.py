@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from secondme.core.protocols import Embedder
 from secondme.core.types import NewRecord, Record, SearchHit, Sensitivity
@@ -180,11 +181,11 @@ class MemoryStore:
 
     def similarity(self, texts: Sequence[str], others: Sequence[str]) -> list[list[float]]:
         """Cosine similarity of each text to each other text, by the store's embedder."""
-        vectors = self._embedder.embed([*texts, *others])
-        norms = [math.sqrt(sum(x * x for x in v)) or 1.0 for v in vectors]
-        left, right = range(len(texts)), range(len(texts), len(vectors))
-        return [[sum(a * b for a, b in zip(vectors[i], vectors[j], strict=True)) / (norms[i] * norms[j])
-                 for j in right] for i in left]
+        if not texts or not others:
+            return [[] for _ in texts]
+        vectors = np.asarray(self._embedder.embed([*texts, *others]), dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return (vectors[: len(texts)] @ vectors[len(texts):].T).tolist()
 
     def _record(self, row: tuple) -> Record:
         record_id, source, source_id, origin, kind, content_hash, time, sensitivity, payload = row

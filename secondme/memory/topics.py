@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +13,13 @@ from secondme.core.types import NewRecord, Record
 from secondme.memory.segments import highest, tidy
 from secondme.memory.terms import tokens
 
+Similarity = Callable[[Sequence[str], Sequence[str]], list[list[float]]]
 HISTORY = "\nHistory:\n"
 EARLIER_SHOWN = 6
+# MiniLM cosine of two topic titles above which they name one topic. On the 1.5B's LoCoMo titles:
+# "LGBTQ activism"/"LGBT advocacy" 0.85, "art"/"art creation" 0.79, "family and love"/"family and
+# counseling" 0.66; different subjects ("pottery workshop"/"art creation", "home"/"work") 0.5 or less.
+TITLE_SIMILAR = 0.65
 
 _REWRITE_SYSTEM = (
     "You keep one topic page of someone's long-term memory. Merge the new summaries into the topic summary "
@@ -43,11 +48,41 @@ def _overlap(a: str, b: str) -> float:
 
 def match(title: str, topics: Sequence[Record]) -> Record | None:
     """The existing topic a title names: same slug, else the most similar title (lexical)."""
-    for topic in topics:
-        if slug(topic.title) == slug(title):
-            return topic
-    best = max(topics, key=lambda t: _overlap(title, t.title), default=None)
-    return best if best is not None and _overlap(title, best.title) >= 0.5 else None
+    found = _named(title, [topic.title for topic in topics])
+    return next(topic for topic in topics if topic.title == found) if found else None
+
+
+def _named(title: str, known: Sequence[str]) -> str | None:
+    """The known title that `title` names by its words: the same slug, else half its words in common."""
+    same = next((other for other in known if slug(other) == slug(title)), None)
+    if same is not None:
+        return same
+    best = max(known, key=lambda other: _overlap(title, other), default=None)
+    return best if best is not None and _overlap(title, best) >= 0.5 else None
+
+
+def assign(titles: Sequence[str], known: Sequence[str], similarity: Similarity) -> list[str]:
+    """The topic each segment joins, given the titles the model wrote for them in time order: a known
+    topic (or one begun earlier in this list) that the title names by its words or whose title means
+    nearly the same (embedding cosine >= TITLE_SIMILAR), else a new topic under the title itself.
+    A small model words one subject many ways ("LGBTQ activism", "LGBT advocacy"); without this each
+    wording became its own topic page."""
+    unique = list(dict.fromkeys(titles))
+    pool = list(dict.fromkeys([*known, *unique]))
+    column = {title: n for n, title in enumerate(pool)}
+    rows = dict(zip(unique, similarity(unique, pool), strict=True)) if unique else {}
+    taken = list(dict.fromkeys(known))
+    chosen: dict[str, str] = {}
+    for title in unique:
+        found = _named(title, taken)
+        if found is None and taken:
+            row = rows[title]
+            closest = max(taken, key=lambda other: row[column[other]])
+            found = closest if row[column[closest]] >= TITLE_SIMILAR else None
+        chosen[title] = found or title
+        if found is None:
+            taken.append(title)
+    return [chosen[title] for title in titles]
 
 
 def lexical_topic(text: str, topics: Sequence[Record]) -> Record | None:
