@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from secondme.core.protocols import ChatMessage, ChatModel, GenerationOptions
+from secondme.core.types import NewRecord, Record
 from secondme.models import llama as llama_module
 from secondme.models.llama import LlamaChatModel
 
@@ -127,3 +130,34 @@ def test_restored_prefix_gives_the_same_answer_as_a_cold_run(
 def test_prefix_cache_needs_a_stable_prefix(small_gguf: Path, tmp_path: Path) -> None:
     run(small_gguf, tmp_path / "prefix", GenerationOptions(max_tokens=2))
     assert not (tmp_path / "prefix").exists()
+
+
+@pytest.mark.model
+def test_greedy_grammar_fast_path_picks_the_same_tokens_as_llama_cpps_chain(
+    model: LlamaChatModel, small_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sampler that asks the grammar about the best token first must write exactly what the
+    grammar sampler chain of llama-cpp-python writes (a consolidation prompt, length-bounded schema)."""
+    import llama_cpp
+
+    from secondme.memory import segments
+    from secondme.models.grammar_sampling import GreedyGrammarSampler
+
+    records = [NewRecord(text, datetime(2024, 5, 8, 13, n, tzinfo=UTC), "chat", f"m{n}", "message", "chat:ana")
+               for n, text in enumerate(["Ana: I signed up for the Lisbon half marathon in October!",
+                                         "Me: Great! Are you training with the club on Tuesdays?",
+                                         "Ana: Yes, and my knee feels fine since the physio in March."])]
+    messages = segments.messages("chat:ana", [Record(**vars(r), id=r.source_id) for r in records], "", [])
+    calls = []
+    sample = GreedyGrammarSampler.sample
+    monkeypatch.setattr(GreedyGrammarSampler, "sample", lambda self, *a: calls.append(1) or sample(self, *a))
+    fast = model.complete_json(messages, segments.SCHEMA, GenerationOptions(max_tokens=300))
+    assert calls  # the fast path ran
+    plain = llama_cpp.Llama(model_path=str(small_gguf), n_ctx=2048, n_threads=model._llama.n_threads, verbose=False)
+    try:
+        reference = plain.create_chat_completion(messages=messages, max_tokens=300, temperature=0.0, seed=0,
+                                                 response_format={"type": "json_object", "schema": segments.SCHEMA})
+    finally:
+        plain.close()
+    assert fast == json.loads(reference["choices"][0]["message"]["content"])
+    assert len(calls) == reference["usage"]["completion_tokens"] + 1  # and the end-of-text token

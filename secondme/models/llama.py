@@ -13,6 +13,7 @@ import numpy as np
 
 from secondme.core.protocols import ChatMessage, GenerationOptions
 from secondme.errors import ModelError
+from secondme.models.grammar_sampling import fast_llama_class
 from secondme.models.prefix_cache import PrefixStore, capture, prefix_key, restore
 
 _MIB = 1 << 20
@@ -70,7 +71,7 @@ class LlamaChatModel:
         self._lock = threading.RLock()
         self.path = path
         try:
-            self._llama = llama_cpp.Llama(
+            self._llama = fast_llama_class(llama_cpp)(
                 model_path=str(path),
                 n_ctx=n_ctx,
                 n_threads=n_threads,
