@@ -57,7 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     cache = Path(os.environ.get("SECONDME_TEST_CACHE", Path.home() / ".cache" / "secondme-tests")) / "models"
     model = Timed(LlamaChatModel(ensure_model(args.model, cache), n_ctx=4096, n_threads=os.cpu_count() or 2))
-    records = turns(json.loads(DATA.read_text())[0])[: args.turns]
+    sample = json.loads(DATA.read_text())[0]
+    records = turns(sample)[: args.turns]
     with tempfile.TemporaryDirectory() as home:
         store = MemoryStore(Path(home), Cipher(os.urandom(32)), MiniLMEmbedder())
         store.add(records)
@@ -66,7 +67,7 @@ def main() -> None:
         def show(event: Progress) -> None:
             print(f"{event.done}/{event.total} turns in {time.monotonic() - started:.0f} s", flush=True)
 
-        consolidator = Consolidator(store, model, show)
+        consolidator = Consolidator(store, model, show, owner=sample["conversation"]["speaker_a"])
         report = consolidator.run()
         statements = consolidator.profile.statements()
         store.close()

@@ -72,9 +72,9 @@ def evidence_ids(question: dict, record_of: dict[str, str]) -> set[str]:
     return {record_of[d] for d in dia_ids if d in record_of}
 
 
-def summariser(model_name: str, timing: dict[str, float]) -> Callable[[MemoryStore], None]:
-    """A function that consolidates a store with the built-in model `model_name`, adding the turns
-    and seconds it took to `timing`."""
+def summariser(model_name: str, timing: dict[str, float]) -> Callable[[MemoryStore, str], None]:
+    """A function that consolidates a store of an owner's memories with the built-in model
+    `model_name`, adding the turns and seconds it took to `timing`."""
     from secondme.memory.consolidation import Consolidator, pending
     from secondme.models.bundled import ensure_model
     from secondme.models.llama import LlamaChatModel
@@ -82,9 +82,9 @@ def summariser(model_name: str, timing: dict[str, float]) -> Callable[[MemorySto
     cache = Path(os.environ.get("SECONDME_TEST_CACHE", Path.home() / ".cache" / "secondme-tests")) / "models"
     model = LlamaChatModel(ensure_model(model_name, cache), n_ctx=4096, n_threads=os.cpu_count() or 2)
 
-    def summarise(store: MemoryStore) -> None:
+    def summarise(store: MemoryStore, owner: str) -> None:
         waiting = pending(store)
-        report = Consolidator(store, model).run()
+        report = Consolidator(store, model, owner=owner).run()
         print(
             f"  {report.segments} segments, {report.topics} topic rewrites, {report.statements} profile "
             f"statements, {report.failures} failures in {report.seconds:.0f} s"
@@ -151,7 +151,7 @@ def run_conversation(
     embedder: MiniLMEmbedder,
     scores: Scores,
     latency: dict[str, list[float]],
-    summarise: Callable[[MemoryStore], None] | None,
+    summarise: Callable[[MemoryStore, str], None] | None,
     folder: Path | None = None,
 ) -> None:
     """Store (or reopen from `folder`) one conversation, consolidate it if asked, score every mode."""
@@ -161,11 +161,11 @@ def run_conversation(
         began = time.perf_counter()
         added = len(store.add(records).added)
         print(f"{sample['sample_id']}: {len(records)} turns, {added} stored in {time.perf_counter() - began:.1f} s")
-        if summarise is not None:
-            summarise(store)
-        record_of = dict(store.query("SELECT source_id, id FROM records WHERE source = 'locomo'"))
         conversation = sample["conversation"]
         people = [conversation["speaker_a"], conversation["speaker_b"]]
+        if summarise is not None:
+            summarise(store, people[0])  # the owner is the first speaker
+        record_of = dict(store.query("SELECT source_id, id FROM records WHERE source = 'locomo'"))
         evaluator = Evaluator(store, people, max(r.time for r in records))
         for question in sample["qa"]:
             evidence = evidence_ids(question, record_of)

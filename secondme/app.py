@@ -132,7 +132,7 @@ class Services:
     def consolidator(self, progress: ProgressCallback = no_progress) -> Consolidator:
         """Consolidation of memory (segments, topics, profile) on the chat model."""
         options = GenerationOptions(max_tokens=400, seed=self.config.model.seed)
-        return Consolidator(self.store, self.chat_model(progress), progress, options)
+        return Consolidator(self.store, self.chat_model(progress), progress, options, self.config.owner.name)
 
     def background_consolidation(self) -> BackgroundConsolidation:
         """Consolidation on a thread of its own whenever the user is idle (start() it, close() it)."""

@@ -38,6 +38,7 @@ class RuleModel:
         self.garbage = garbage
         self.calls = 0
         self.steps: Counter[str] = Counter()
+        self.prompts: list[Sequence[ChatMessage]] = []
 
     def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions = GenerationOptions()
                ) -> Iterator[str]:
@@ -46,6 +47,7 @@ class RuleModel:
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
                       options: GenerationOptions = GenerationOptions()) -> Any:
         self.calls += 1
+        self.prompts.append(messages)
         time.sleep(self.delay)
         if self.garbage:
             return {"nonsense": [1, 2]}

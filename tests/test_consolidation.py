@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Event
@@ -235,6 +236,18 @@ def test_new_segments_of_a_topic_are_merged_in_one_call(store: MemoryStore) -> N
     assert model.steps["outdated"] == 0  # no record speaks of a change: nothing to check
     [topic] = store.records(ids_of(store, "topic"))
     assert all(f"session {n}" in topic.text for n in range(9))
+
+
+def test_prompts_name_the_owner_and_mark_the_owners_own_messages(store: MemoryStore) -> None:
+    store.add([*messages("chat:ana", ["Ana: #climbing at the gym on Friday?"]),
+               *(replace(r, kind="own_message") for r in messages("chat:ana", ["Sam: #climbing yes, 7pm"], start=1))])
+    model = RuleModel()
+    Consolidator(store, model, owner="Sam").run()
+    segment, profile = (next(p for p in model.prompts if key in json.dumps(p)) for key in ("Records to", "Profile:\\n"))
+    assert "memories of Sam (the user); call Sam by name" in segment[0]["content"]
+    assert "] (the user) Sam: #climbing yes" in segment[1]["content"]
+    assert "] Ana: #climbing at the gym" in segment[1]["content"]
+    assert "the profile of the user, Sam" in profile[0]["content"]
 
 
 def test_titles_worded_differently_join_one_topic(tmp_path: Path) -> None:

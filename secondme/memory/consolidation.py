@@ -72,11 +72,12 @@ class Failure:
 
 
 class Consolidator:
-    """Turns raw records into summaries with a ChatModel; safe to kill, or to stop between steps."""
+    """Turns `owner`'s raw records into summaries with a ChatModel; safe to kill, or to stop between steps."""
 
     def __init__(self, store: MemoryStore, model: ChatModel, progress: ProgressCallback = no_progress,
-                 options: GenerationOptions = GenerationOptions(max_tokens=400)) -> None:
+                 options: GenerationOptions = GenerationOptions(max_tokens=400), owner: str = "") -> None:
         self._store = store
+        self._owner = owner
         self._model = model
         self._progress = progress
         self._options = options
@@ -190,13 +191,13 @@ class Consolidator:
     def _summary(self, key: str, window: list[Record], previous: str) -> segments.Summary:
         """The window's summary, with what came before it as context; when the model only repeats
         that, once more without it."""
+        prompt = partial(segments.messages, key, window, topics=self._topic_titles(), owner=self._owner)
         try:
-            return self._ask(segments.messages(key, window, previous, self._topic_titles()), segments.SCHEMA,
-                             partial(segments.parse, previous=previous))
+            return self._ask(prompt(previous), segments.SCHEMA, partial(segments.parse, previous=previous))
         except StepFailed:
             if not previous:
                 raise
-        return self._ask(segments.messages(key, window, "", self._topic_titles()), segments.SCHEMA, segments.parse)
+        return self._ask(prompt(""), segments.SCHEMA, segments.parse)
 
     def _outdated(self, window: list[Record]) -> list[tuple[str, str]]:
         """(old id, new id) for the earlier records that a record of the window makes out of date: the
@@ -293,7 +294,7 @@ class Consolidator:
             if stop is not None and stop.is_set():
                 return False
             chunk = waiting[start:start + PROFILE_BATCH]
-            messages, schema = self.profile.messages(chunk)
+            messages, schema = self.profile.messages(chunk, self._owner)
             try:
                 proposals = self._ask(messages, schema, parse_proposals)
             except StepFailed as failed:

@@ -15,6 +15,7 @@ from secondme.core.protocols import ChatMessage
 from secondme.core.types import NewRecord, Record, Sensitivity
 
 SUMMARY_KINDS = ("segment", "topic")
+OWN_MESSAGE = "own_message"  # a chat message the owner sent (ingest/conversations.py)
 NOT_SUMMARISED = (*SUMMARY_KINDS, "reply")  # our own chat replies are not memories of the owner's life
 MAX_RECORDS = 24
 MAX_CHARS = 2400
@@ -50,7 +51,7 @@ CHANGE_WORDS = re.compile(
 
 _SYSTEM = (
     "You condense a stretch of someone's memories (notes, messages) into their long-term memory. "
-    "Call the owner of the memories 'the user'. Keep names, dates, places and numbers exact and state "
+    "{who} Keep names, dates, places and numbers exact and state "
     "only what the records say. summary: 2 to 4 sentences. facts: up to 3 whole sentences worth "
     "remembering, each with its date. "
     "topic: a title of 1 to 4 words for what this is about (a person, a project, a hobby, a place, health, "
@@ -125,18 +126,26 @@ def _cut(records: Sequence[Record]) -> list[list[Record]]:
 def _line(tag: str, record: Record) -> str:
     text = " ".join(record.text.split())[:RECORD_CLIP]
     title = f"{record.title}: " if record.title and record.kind == "note" else ""
-    return f"{tag} [{record.time:%Y-%m-%d %H:%M}] {title}{text}"
+    own = "(the user) " if record.kind == OWN_MESSAGE else ""
+    return f"{tag} [{record.time:%Y-%m-%d %H:%M}] {own}{title}{text}"
 
 
-def messages(key: str, records: Sequence[Record], previous: str, topics: Sequence[str] = ()) -> list[ChatMessage]:
-    """The prompt that summarises one window, with the summary of the part just before (when the
-    window continues it) and the topics so far."""
+def _whose(owner: str) -> str:
+    if owner:  # by name: a question names people, and "the user" would match none of them
+        return f"These are the memories of {owner} (the user); call {owner} by name."
+    return "Call the owner of the memories 'the user'."
+
+
+def messages(key: str, records: Sequence[Record], previous: str, topics: Sequence[str] = (),
+             owner: str = "") -> list[ChatMessage]:
+    """The prompt that summarises one window of `owner`'s memories, with the summary of the part just
+    before (when the window continues it) and the topics so far."""
     lines = "\n".join(_line(f"R{n}", r) for n, r in enumerate(records, 1))
     # The records come first: a small model given the earlier summary first tends to summarise that.
     user = (f"Records to summarise, from {label(key)}:\n{lines}\n\nContext, not to summarise:\n"
             f"- what came just before: {previous or '(nothing)'}\n"
             f"- existing topics: {'; '.join(topics) or '(none yet)'}")
-    return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": _SYSTEM.format(who=_whose(owner))}, {"role": "user", "content": user}]
 
 
 def outdated_messages(earlier: Record, later: Record) -> list[ChatMessage]:
