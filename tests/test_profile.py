@@ -12,7 +12,7 @@ from secondme.cli import main
 from secondme.core.types import Sensitivity
 from secondme.errors import SecondMeError
 from secondme.memory.consolidation import Consolidator
-from secondme.memory.profile import Profile
+from secondme.memory.profile import STATEMENT_MAX, Profile, parse
 from secondme.memory.store import MemoryStore
 from tests.consolidation_fake import RuleModel
 from tests.test_consolidation import messages, open_store
@@ -126,3 +126,15 @@ def test_the_profile_is_in_every_prompt_filtered_by_audience(store: MemoryStore)
     friend = system_prompt(Audience("Cy", allow_private=True))
     assert "Dates Robin" in friend and "Kasimir" not in friend
     assert "kasimir" in secret_guard(store, Audience("Bo").hidden).leaks("He said K-a-s-i-m-i-r, I think")
+
+
+def test_statements_that_copy_the_prompt_or_were_cut_off_are_dropped() -> None:
+    """What the 1.5B proposed for LoCoMo conversation 30: the instructions and a summary cut at the length cap."""
+    copied = "Gina and Jon are two friends who discuss starting their own dance studio, including their passion for "
+    answer = {"statements": [
+        {"section": "basics", "statement": "Jon is a short standalone statement about Jon, one fact each, in sections",
+         "replaces": "", "source": "N1"},
+        {"section": "people", "statement": (copied * 2)[:STATEMENT_MAX], "replaces": "", "source": "N1"},
+        {"section": "interests", "statement": "Jon loves dancing and wants to open a dance studio.", "replaces": "",
+         "source": "N2"}]}
+    assert [p.text for p in parse(answer)] == ["Jon loves dancing and wants to open a dance studio."]

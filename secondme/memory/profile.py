@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 
 SECTIONS = ("basics", "people", "places", "interests", "habits", "preferences", "personality", "projects")
 SHOWN = 40
+STATEMENT_MAX = 150  # a statement that reaches it was cut off by the grammar: a copied summary, not a fact
+# What the 1.5B wrote when it copied its instructions instead of a fact ("Jon is a short standalone
+# statement about Jon, one fact each, in sections..."): such statements are dropped.
+_ECHO = re.compile(r"standalone statement|one fact each|in sections \(|propose (?:lasting|nothing)", re.IGNORECASE)
 _COLUMNS = "id, section, payload, sensitivity, pinned, user_edited, deleted, sources, updated_at"
 
 
@@ -165,7 +170,8 @@ class Profile:
         user = f"Profile:\n{current}\n\nNew summaries:\n{new}"
         item = {
             "type": "object",
-            "properties": {"section": {"enum": list(SECTIONS)}, "statement": {"type": "string", "maxLength": 150},
+            "properties": {"section": {"enum": list(SECTIONS)},
+                           "statement": {"type": "string", "maxLength": STATEMENT_MAX},
                            "replaces": {"enum": ["", *(s.id for s in shown)]},
                            "source": {"enum": [f"N{n}" for n in range(1, len(summaries) + 1)]}},
             "required": ["section", "statement", "replaces", "source"],
@@ -220,7 +226,7 @@ def parse(value: Any) -> list[Proposal]:
                 item.get("statement"), str):
             raise ValueError(f"not a statement: {item!r}")
         text = _clean(item["statement"])
-        if 0 < len(text) <= 300:
+        if 0 < len(text) and len(item["statement"]) < STATEMENT_MAX and not _ECHO.search(text):
             proposals.append(Proposal(item["section"], text, str(item.get("replaces") or ""),
                                       str(item.get("source") or "N1")))
     return proposals
