@@ -35,6 +35,7 @@ from secondme.models.embedder import MiniLMEmbedder
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 MODES = ("bm25", "vector", "hybrid", "pipeline")
+SAME_TURNS = "same_budget"  # hybrid's recall with the pipeline top 10's text size, and with its turns
 K = 10
 CACHE = Path.home() / ".cache" / "secondme-bench" / "locomo"
 _EVIDENCE = re.compile(r"D:?(\d+):0*(\d+)")  # also reads the data's slips "D:11:26" and "D30:05"
@@ -176,7 +177,25 @@ def run_conversation(
                 ranking = evaluator.ranking(mode, question["question"])
                 latency[mode].append(time.perf_counter() - began)
                 scores[mode].setdefault(question["category"], []).append(evaluator.score(ranking, evidence))
+            baselines(store, question, evidence, ranking, scores)
         store.close()
+
+
+def baselines(store: MemoryStore, question: dict, evidence: set[str], pipeline: list[Memory], scores: Scores) -> None:
+    """The fair baselines for the pipeline's top 10: hybrid search over turns given as many turns as
+    those 10 items stand for, and given as much text as they hold (what a prompt pays for)."""
+    turns_covered = int(scores["pipeline"][question["category"]][-1][2])
+    chars = sum(len(memory.record.text) for memory in pipeline[:K])
+    found = store.search(question["question"], max(turns_covered, 4 * K), mode="hybrid", sources=["locomo"])
+    by_text, used = set(), 0
+    for hit in found:
+        if used >= chars:
+            break
+        by_text.add(hit.record.id)
+        used += len(hit.record.text)
+    by_turns = {hit.record.id for hit in found[:turns_covered]}
+    same_turns, same_text = (100 * len(ids & evidence) / len(evidence) for ids in (by_turns, by_text))
+    scores[SAME_TURNS].setdefault(question["category"], []).append((same_text, same_turns, len(by_text)))
 
 
 def mean(rows: list[Score], index: int) -> float:
@@ -198,7 +217,11 @@ def report(scores: Scores, latency: dict[str, list[float]]) -> dict[str, object]
     for label, pairs_of in rows:
         cells = "".join(f"{mean(pairs_of(m), 0):>14.1f} /{mean(pairs_of(m), 1):>5.1f}" for m in MODES)
         print(f"{label:<16}{len(pairs_of(MODES[0])):>5}{cells}")
-    overall = {mode: [p for c in CATEGORIES for p in scores[mode].get(c, [])] for mode in MODES}
+    print("\nhybrid over turns given the pipeline top 10's budget: as much text / as many turns (recall)")
+    for label, pairs_of in rows:
+        budget = pairs_of(SAME_TURNS)
+        print(f"  {label:<16}{mean(budget, 0):>6.1f} / {mean(budget, 1):5.1f}   ({mean(budget, 2):.0f} turns of text)")
+    overall = {mode: [p for c in CATEGORIES for p in scores[mode].get(c, [])] for mode in (*MODES, SAME_TURNS)}
     print("\nlatency (query embedding included); turns the top 10 stand for (summaries count what they cover)")
     for mode in MODES:
         p50, p95 = quantile_ms(latency[mode], 0.5), quantile_ms(latency[mode], 0.95)
@@ -208,6 +231,8 @@ def report(scores: Scores, latency: dict[str, list[float]]) -> dict[str, object]
         "recall_at_5": {mode: mean(overall[mode], 0) for mode in MODES},
         "recall_at_10": {mode: mean(overall[mode], 1) for mode in MODES},
         "turns_in_top10": {mode: mean(overall[mode], 2) for mode in MODES},
+        "hybrid_same_text_recall": mean(overall[SAME_TURNS], 0),
+        "hybrid_same_turns_recall": mean(overall[SAME_TURNS], 1),
         "p95_ms": {mode: quantile_ms(latency[mode], 0.95) for mode in MODES},
     }
 
@@ -223,7 +248,7 @@ def main() -> None:
     args = parser.parse_args()
     samples = json.loads(DATA.read_text())[: 2 if args.quick else args.conversations]
     embedder = MiniLMEmbedder()
-    scores: Scores = {mode: {} for mode in MODES}
+    scores: Scores = {mode: {} for mode in (*MODES, SAME_TURNS)}
     latency: dict[str, list[float]] = {mode: [] for mode in MODES}
     timing: dict[str, float] = {}
     summaries = args.with_summaries or args.consolidated_only
