@@ -129,12 +129,17 @@ def test_the_profile_is_in_every_prompt_filtered_by_audience(store: MemoryStore)
 
 
 def test_statements_that_copy_the_prompt_or_were_cut_off_are_dropped() -> None:
-    """What the 1.5B proposed for LoCoMo conversation 30: the instructions and a summary cut at the length cap."""
+    """What the 1.5B proposed for LoCoMo conversation 30: the instructions, and a summary cut at the length cap
+    with no whole sentence in it."""
     copied = "Gina and Jon are two friends who discuss starting their own dance studio, including their passion for "
     answer = {"statements": [
         {"section": "basics", "statement": "Jon is a short standalone statement about Jon, one fact each, in sections",
          "replaces": "", "source": "N1"},
         {"section": "people", "statement": (copied * 2)[:STATEMENT_MAX], "replaces": "", "source": "N1"},
         {"section": "interests", "statement": "Jon loves dancing and wants to open a dance studio.", "replaces": "",
-         "source": "N2"}]}
-    assert [p.text for p in parse(answer)] == ["Jon loves dancing and wants to open a dance studio."]
+         "source": "N2"},
+        {"section": "basics", "statement": ("Maya is a product manager at Lumen Labs in Uppsala. She runs along the "
+                                            "Fyris river before work and " + "x" * 100)[:STATEMENT_MAX],
+         "replaces": "", "source": "N1"}]}  # the 0.5B on the sample notes: its first sentence is kept
+    assert [p.text for p in parse(answer)] == ["Jon loves dancing and wants to open a dance studio.",
+                                               "Maya is a product manager at Lumen Labs in Uppsala."]

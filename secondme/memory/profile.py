@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 SECTIONS = ("basics", "people", "places", "interests", "habits", "preferences", "personality", "projects")
 SHOWN = 40
-STATEMENT_MAX = 150  # a statement that reaches it was cut off by the grammar: a copied summary, not a fact
+STATEMENT_MAX = 150  # a statement that reaches it was cut off by the grammar mid-sentence
 # What the 1.5B wrote when it copied its instructions instead of a fact ("Jon is a short standalone
 # statement about Jon, one fact each, in sections..."): such statements are dropped.
 _ECHO = re.compile(r"standalone statement|one fact each|in sections \(|propose (?:lasting|nothing)", re.IGNORECASE)
@@ -226,7 +226,9 @@ def parse(value: Any) -> list[Proposal]:
                 item.get("statement"), str):
             raise ValueError(f"not a statement: {item!r}")
         text = _clean(item["statement"])
-        if 0 < len(text) and len(item["statement"]) < STATEMENT_MAX and not _ECHO.search(text):
+        if len(item["statement"]) >= STATEMENT_MAX:  # cut off by the grammar: keep its whole sentences
+            text = text[:max(text.rfind(". "), text.rfind("! "), text.rfind("? ")) + 1]
+        if text and not _ECHO.search(text):
             proposals.append(Proposal(item["section"], text, str(item.get("replaces") or ""),
                                       str(item.get("source") or "N1")))
     return proposals
