@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ class LlamaChatModel:
             )
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"could not load the model {path}: {error}") from None
+        # Freed when this object goes or, at the latest, at exit while llama_cpp is still whole: left to
+        # Llama.__del__ at interpreter shutdown it printed "Exception ignored ... 'NoneType' object".
+        self._release = weakref.finalize(self, self._llama.close)
         self._store = PrefixStore(state_dir) if state_dir is not None else None
         self._identity = f"{_file_identity(path)}:{llama_cpp.__version__}:{n_ctx}"
         self._formatters = _template_formatters(self._llama, Jinja2ChatFormatter)
@@ -178,4 +182,4 @@ class LlamaChatModel:
 
     def close(self) -> None:
         """Free the model and its context."""
-        self._llama.close()
+        self._release()
