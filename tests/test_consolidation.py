@@ -354,6 +354,19 @@ def test_a_summary_that_loops_on_a_sentence_keeps_it_once() -> None:
         segments.parse({**looping, "summary": "Records to summarise, from notes: R1 [2026-01-02 10:00] hi"})
 
 
+def test_a_summary_cut_off_at_its_length_cap_ends_with_an_ellipsis() -> None:
+    """Real 1.5B answers on LoCoMo conv-41 that the grammar cut off at the caps."""
+    first = "Maria and John had a conversation about their recent experiences and goals."
+    cut = "Maria and John were planning to get involved in local politics and gather"
+    summary = first + " " * (segments.SUMMARY_MAX - len(first) - len(cut)) + cut  # the model's spacing
+    fact = "John and Maria spent a pleasant afternoon together at the playground and playing games with their,"
+    fact += " " * (segments.FACT_MAX - len(fact))
+    parsed = segments.parse({"summary": summary, "people": [], "places": [],
+                             "facts": [fact, "Maria donated her old car"], "topic": "Community"})
+    assert parsed.summary == f"{first} {cut}…"
+    assert parsed.facts == (fact.strip()[:-1] + "…", "Maria donated her old car")
+
+
 def test_background_consolidation_works_while_idle_and_yields_to_the_user(store: MemoryStore) -> None:
     from secondme.memory.background import BackgroundConsolidation
     from secondme.memory.consolidation import pending

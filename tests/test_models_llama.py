@@ -161,3 +161,31 @@ def test_greedy_grammar_fast_path_picks_the_same_tokens_as_llama_cpps_chain(
         plain.close()
     assert fast == json.loads(reference["choices"][0]["message"]["content"])
     assert len(calls) == reference["usage"]["completion_tokens"] + 1  # and the end-of-text token
+
+
+def test_cjk_is_judged_by_a_tokens_bytes() -> None:
+    from secondme.models.scripts import uses_cjk, writes_cjk
+
+    assert writes_cjk("培训".encode()) and writes_cjk("社区".encode()[:1])  # a piece that starts a character
+    assert writes_cjk("，".encode()) and writes_cjk("한".encode())
+    assert not any(writes_cjk(text.encode()) for text in (" training", "é", "Ж", "—", "…", "😀", "’"))
+    assert uses_cjk([{"role": "user", "content": "你好"}])
+    assert not uses_cjk([{"role": "system", "content": "Straße, café — ok"}, {"role": "user", "content": None}])
+
+
+@pytest.mark.model
+def test_english_conversations_get_no_chinese_and_chinese_ones_keep_it(model: LlamaChatModel) -> None:
+    """The Qwen models slip Chinese words into English summaries ("their社区"): asked outright for
+    Chinese in English, the model must still answer in Latin script; asked in Chinese, it may answer so."""
+    from secondme.models.scripts import uses_cjk
+
+    options = GenerationOptions(max_tokens=30)
+    english = [{"role": "user", "content": "Write the Chinese word for 'community' and the Japanese word for 'cat'."}]
+    answer = "".join(model.stream(english, options))
+    assert answer.strip() and not uses_cjk([{"role": "assistant", "content": answer}])
+    schema = {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}
+    word = model.complete_json([{"role": "user", "content": "Give the Chinese for 'community' as JSON."}], schema,
+                               options)["word"]
+    assert not uses_cjk([{"role": "assistant", "content": word}])
+    chinese = [{"role": "user", "content": "把“你好”翻译成英文，并用中文解释。"}]
+    assert uses_cjk([{"role": "assistant", "content": "".join(model.stream(chinese, options))}])

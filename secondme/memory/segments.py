@@ -26,13 +26,15 @@ _RANK = {Sensitivity.NORMAL: 0, Sensitivity.PRIVATE: 1, Sensitivity.SECRET: 2}
 
 # Bounded lengths keep a small model from looping until max_tokens (grammar-enforced by llama.cpp).
 _NAMES = {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 6}
+SUMMARY_MAX = 450
+FACT_MAX = 100
 
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "summary": {"type": "string", "maxLength": 450}, "people": _NAMES, "places": _NAMES,
-        "facts": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 3},
+        "summary": {"type": "string", "maxLength": SUMMARY_MAX}, "people": _NAMES, "places": _NAMES,
+        "facts": {"type": "array", "items": {"type": "string", "maxLength": FACT_MAX}, "maxItems": 3},
         "topic": {"type": "string", "maxLength": 40},
     },
     "required": ["summary", "people", "places", "facts", "topic"],
@@ -72,6 +74,14 @@ def tidy(text: str) -> str:
     """Whitespace collapsed and repeated sentences dropped (a small model may loop on one)."""
     sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
     return " ".join(dict.fromkeys(sentence for sentence in sentences if sentence))
+
+
+def ended(text: str, cap: int) -> str:
+    """Text the grammar cut off at its length cap ends with an ellipsis instead of a dangling "and"."""
+    if len(text) < cap:
+        return text
+    cut = text.rstrip(" ,;:-")
+    return cut if cut.endswith((".", "!", "?")) else cut + "…"
 
 
 def highest(levels: Iterable[Sensitivity]) -> Sensitivity:
@@ -195,8 +205,11 @@ def parse(value: Any, previous: str = "") -> Summary:
     if previous and repeats(value["summary"], previous):
         raise ValueError("the summary repeats the one before it")
     topic = value.get("topic")
-    return Summary(tidy(value["summary"]), _strings(value.get("people", [])),
-                   _strings(value.get("places", [])), _strings(value.get("facts", [])),
+    facts = value.get("facts", [])
+    facts = [ended(fact, FACT_MAX) if isinstance(fact, str) else fact for fact in facts] if isinstance(
+        facts, list) else facts
+    return Summary(tidy(ended(value["summary"], SUMMARY_MAX)), _strings(value.get("people", [])),
+                   _strings(value.get("places", [])), _strings(facts),
                    " ".join(topic.split())[:60] if isinstance(topic, str) else "")
 
 

@@ -58,9 +58,30 @@ class GreedyGrammarSampler:
 
 
 def fast_llama_class(llama_cpp: Any) -> type:
-    """A llama_cpp.Llama whose greedy grammar-constrained generation uses GreedyGrammarSampler."""
+    """A llama_cpp.Llama whose greedy grammar-constrained generation uses GreedyGrammarSampler, and which
+    never samples the token ids in its `banned` array (set it per call; None bans nothing)."""
 
     class FastGrammarLlama(llama_cpp.Llama):  # type: ignore[misc,name-defined]
+        _banned: np.ndarray | None = None
+
+        @property
+        def banned(self) -> np.ndarray | None:
+            return self._banned
+
+        @banned.setter
+        def banned(self, ids: np.ndarray | None) -> None:
+            if ids is not self._banned:
+                self._requires_eval = True  # logits cached from the last call were filtered the other way
+            self._banned = ids
+
+        def eval(self, tokens: Any) -> None:
+            super().eval(tokens)
+            if self._banned is not None and len(tokens):
+                # Every sampler reads the logits from the context, so filtering them there bans the tokens
+                # for greedy, grammar and random sampling alike.
+                pointer = llama_cpp.llama_get_logits_ith(self._ctx.ctx, -1)
+                np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))[self._banned] = -np.inf
+
         def _init_sampler(self, *args: Any, **kwargs: Any) -> Any:
             grammar = kwargs.get("grammar")
             greedy = (kwargs.get("temp", 0.8) == 0.0 and kwargs.get("mirostat_mode", 0) == 0 and not args

@@ -16,6 +16,7 @@ from secondme.core.protocols import ChatMessage, GenerationOptions
 from secondme.errors import ModelError
 from secondme.models.grammar_sampling import fast_llama_class
 from secondme.models.prefix_cache import PrefixStore, capture, prefix_key, restore
+from secondme.models.scripts import cjk_tokens, uses_cjk
 
 _MIB = 1 << 20
 
@@ -89,6 +90,18 @@ class LlamaChatModel:
         self._store = PrefixStore(state_dir) if state_dir is not None else None
         self._identity = f"{_file_identity(path)}:{llama_cpp.__version__}:{n_ctx}"
         self._formatters = _template_formatters(self._llama, Jinja2ChatFormatter)
+        self._cjk: np.ndarray | None = None
+
+    def _keep_script(self, messages: Sequence[ChatMessage]) -> None:
+        """Ban the CJK tokens for this call unless the conversation is written in CJK."""
+        if uses_cjk(messages):
+            self._llama.banned = None
+            return
+        if self._cjk is None:
+            import llama_cpp
+
+            self._cjk = cjk_tokens(llama_cpp, self._llama._model.vocab, self._llama.n_vocab())
+        self._llama.banned = self._cjk
 
     def count_tokens(self, text: str) -> int:
         """How many tokens the model's tokenizer makes of text."""
@@ -144,6 +157,7 @@ class LlamaChatModel:
         """Yield the answer piece by piece; closing the iterator stops generation at once."""
         with self._lock:  # one context: a chat and a background job take turns
             try:
+                self._keep_script(messages)
                 self._prepare_prefix(messages, options.stable_prefix)
                 chunks = self._llama.create_chat_completion(messages=list(messages), stream=True,
                                                             **self._params(options))
@@ -166,6 +180,7 @@ class LlamaChatModel:
         """Return the parsed JSON of an answer whose grammar is constrained by `schema`."""
         try:
             with self._lock:
+                self._keep_script(messages)
                 self._prepare_prefix(messages, options.stable_prefix)
                 result = self._llama.create_chat_completion(
                     messages=list(messages),
