@@ -23,13 +23,20 @@ def _after(text: str, heading: str) -> str:
     return text.split(heading, 1)[1].split("\n\n", 1)[0].strip() if heading in text else ""
 
 
+def step_of(schema: dict[str, Any]) -> str:
+    """Which consolidation step a schema belongs to: segment, outdated, topic or profile."""
+    fields = schema["properties"]
+    return next(step for step, field in (("topic", "history"), ("segment", "summary"), ("outdated", "outdated"),
+                                         ("profile", "facts")) if field in fields)
+
+
 class RuleModel:
     """Answers each consolidation step by rules on its prompt.
 
     segment: the records' texts and the topic of the first #tag; outdated: the later note says
-    'now'; topic rewrite: old + new summaries, and the earlier
-    summaries are superseded when a new one says 'now'; profile: 'I love X' -> interests,
-    'I live in X' -> places (replacing the earlier 'Lives in' statement). `garbage` answers nonsense."""
+    'now', or both notes say where one lives; topic rewrite: old + new summaries, and the earlier
+    summaries are superseded when a new one says 'now'; profile questions: 'I love X' -> 'Loves X'
+    for interests, 'I live in X' -> 'Lives in X' for places. `garbage` answers nonsense."""
 
     name = "rule-fake"
 
@@ -53,16 +60,19 @@ class RuleModel:
             return {"nonsense": [1, 2]}
         prompt = messages[-1]["content"]
         fields = schema["properties"]
-        self.steps[next(k for k in ("facts", "outdated", "history", "statements") if k in fields)] += 1
-        if "facts" in fields:
+        step = step_of(schema)
+        self.steps[step] += 1
+        if step == "segment":
             lines = re.findall(r"^R\d+ \[[^\]]*\] (.*)$", prompt, re.MULTILINE)
             tag = re.search(r"#(\w+)", " ".join(lines))
             return {"summary": " ".join(lines)[:2000], "people": [], "places": [], "facts": lines[:8],
                     "topic": tag.group(1).capitalize() if tag else ""}
-        if "outdated" in fields:
-            return {"outdated": bool(re.search(r"\bnow\b", _after(prompt, "Later note")))}
-        new = _after(prompt, "New summaries:")
-        if "history" in fields:
+        if step == "outdated":
+            earlier, later = _after(prompt, "Earlier note"), _after(prompt, "Later note")
+            moved = all(re.search(r"\bLives in", note) for note in (earlier, later))
+            return {"outdated": moved or bool(re.search(r"\bnow\b", later))}
+        if step == "topic":
+            new = _after(prompt, "New summaries:")
             current = _after(prompt, "Current summary:")
             added = " ".join(re.sub(r"^\(\S+\) ", "", line) for line in new.splitlines())
             summary = added if current == "(a new topic)" else f"{current} {added}"
@@ -70,18 +80,17 @@ class RuleModel:
             outdated = earlier if re.search(r"\bnow\b", new) else []
             return {"summary": summary[-800:], "superseded": outdated, "history": ["earlier: " + current[:80]]
                     if outdated else []}
-        return {"statements": self._statements(prompt, new)}
+        return {"facts": self._facts(_after(prompt, "Memories:"), _after(prompt, "Question:"))}
 
-    def _statements(self, prompt: str, new: str) -> list[dict[str, str]]:
-        profile = _after(prompt, "Profile:")
+    @staticmethod
+    def _facts(memories: str, question: str) -> list[dict[str, str]]:
         found = []
-        for label, summary in re.findall(r"^(N\d+) \(\S+\): (.*)$", new, re.MULTILINE):
-            for thing in re.findall(r"I love (\w+)", summary):
-                found.append({"section": "interests", "statement": f"Loves {thing}", "replaces": "", "source": label})
-            for place in re.findall(r"I (?:now )?live in (\w+)", summary):
-                old = re.search(r"\[(\w+)\] \(places\) Lives in", profile)
-                found.append({"section": "places", "statement": f"Lives in {place}",
-                              "replaces": old.group(1) if old else "", "source": label})
+        for label, summary in re.findall(r"^(N\d+) \(\S+\): (.*)$", memories, re.MULTILINE):
+            if "like doing" in question:
+                found += [{"fact": f"Loves {thing}", "source": label} for thing in re.findall(r"I love (\w+)", summary)]
+            if "where" in question and "lives" in question:
+                found += [{"fact": f"Lives in {place}", "source": label}
+                          for place in re.findall(r"I (?:now )?live in (\w+)", summary)]
         return found
 
 

@@ -24,11 +24,12 @@ from secondme.memory import segments, topics
 from secondme.memory.consolidation import TRIES, Consolidator
 from secondme.memory.crypto import Cipher
 from secondme.memory.profile import Profile
+from secondme.memory.profile_reading import QUESTIONS
 from secondme.memory.store import MemoryStore
 from secondme.models.embedder import MiniLMEmbedder
 from secondme.progress import Progress
 from tests.conftest import REPO
-from tests.consolidation_fake import KEY, RuleModel, _after
+from tests.consolidation_fake import KEY, RuleModel, _after, step_of
 from tests.fakes import HashEmbedder
 
 START = datetime(2024, 3, 1, 9, tzinfo=UTC)
@@ -66,13 +67,13 @@ def raw_coverage(store: MemoryStore) -> dict[str, int]:
 class FailingSteps(RuleModel):
     """Answers nonsense for the steps named, like a small model that cannot follow a schema."""
 
-    def __init__(self, *fields: str) -> None:
+    def __init__(self, *steps: str) -> None:
         super().__init__()
-        self.fields = fields
+        self.steps_failing = steps
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
                       options: GenerationOptions = GenerationOptions()) -> Any:
-        if any(field in schema["properties"] for field in self.fields):
+        if step_of(schema) in self.steps_failing:
             self.calls += 1
             return "not json at all"
         return super().complete_json(messages, schema, options)
@@ -125,7 +126,7 @@ def test_a_run_again_adds_nothing_and_new_records_continue_their_stream(store: M
     model = RuleModel()
     Consolidator(store, model).run()
     again = Consolidator(store, model).run()
-    assert (again.segments, again.topics, model.calls) == (0, 0, 3)  # summary, topic, profile
+    assert (again.segments, again.topics, model.calls) == (0, 0, 2 + len(QUESTIONS))  # summary, topic, profile
     store.add(messages("chat:ana", ["#climbing second climb outdoors"], start=1))
     prompts: list[str] = []
     model.complete_json = _spy(model.complete_json, prompts)  # type: ignore[method-assign]
@@ -191,7 +192,7 @@ def test_garbage_output_loses_nothing_and_a_later_run_consolidates_it(store: Mem
 
 def test_failed_topic_and_profile_steps_are_queued_and_retried(store: MemoryStore) -> None:
     store.add(messages("chat:ana", ["#climbing I love bouldering"]))
-    report = Consolidator(store, FailingSteps("history", "statements")).run()
+    report = Consolidator(store, FailingSteps("topic", "profile")).run()
     assert (report.segments, report.pending, report.failures, report.topics) == (1, 0, 2, 0)
     [segment_id] = ids_of(store, "segment")
     consolidator = Consolidator(store, RuleModel())
@@ -232,7 +233,7 @@ def test_new_segments_of_a_topic_are_merged_in_one_call(store: MemoryStore) -> N
     model = RuleModel()
     report = Consolidator(store, model).run()
     assert (report.segments, report.topics) == (3, 1)
-    assert (model.steps["facts"], model.steps["history"], model.steps["statements"]) == (3, 1, 1)
+    assert (model.steps["segment"], model.steps["topic"], model.steps["profile"]) == (3, 1, len(QUESTIONS))
     assert model.steps["outdated"] == 0  # no record speaks of a change: nothing to check
     [topic] = store.records(ids_of(store, "topic"))
     assert all(f"session {n}" in topic.text for n in range(9))
@@ -243,11 +244,11 @@ def test_prompts_name_the_owner_and_mark_the_owners_own_messages(store: MemorySt
                *(replace(r, kind="own_message") for r in messages("chat:ana", ["Sam: #climbing yes, 7pm"], start=1))])
     model = RuleModel()
     Consolidator(store, model, owner="Sam").run()
-    segment, profile = (next(p for p in model.prompts if key in json.dumps(p)) for key in ("Records to", "Profile:\\n"))
+    segment, profile = (next(p for p in model.prompts if key in json.dumps(p)) for key in ("Records to", "Memories:"))
     assert "memories of Sam (the user); call Sam by name" in segment[0]["content"]
     assert "] (the user) Sam: #climbing yes" in segment[1]["content"]
     assert "] Ana: #climbing at the gym" in segment[1]["content"]
-    assert "the profile of the user, Sam" in profile[0]["content"]
+    assert "You read Sam's memories and answer one question about Sam" in profile[0]["content"]
 
 
 def test_titles_worded_differently_join_one_topic(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ import pytest
 from secondme.cli import main
 from secondme.core.types import Sensitivity
 from secondme.errors import SecondMeError
+from secondme.memory import profile_reading
 from secondme.memory.consolidation import Consolidator
-from secondme.memory.profile import STATEMENT_MAX, Profile, parse
+from secondme.memory.profile import Profile
 from secondme.memory.store import MemoryStore
 from tests.consolidation_fake import RuleModel
 from tests.test_consolidation import messages, open_store
@@ -128,18 +129,48 @@ def test_the_profile_is_in_every_prompt_filtered_by_audience(store: MemoryStore)
     assert "kasimir" in secret_guard(store, Audience("Bo").hidden).leaks("He said K-a-s-i-m-i-r, I think")
 
 
-def test_statements_that_copy_the_prompt_or_were_cut_off_are_dropped() -> None:
-    """What the 1.5B proposed for LoCoMo conversation 30: the instructions, and a summary cut at the length cap
-    with no whole sentence in it."""
-    copied = "Gina and Jon are two friends who discuss starting their own dance studio, including their passion for "
-    answer = {"statements": [
-        {"section": "basics", "statement": "Jon is a short standalone statement about Jon, one fact each, in sections",
-         "replaces": "", "source": "N1"},
-        {"section": "people", "statement": (copied * 2)[:STATEMENT_MAX], "replaces": "", "source": "N1"},
-        {"section": "interests", "statement": "Jon loves dancing and wants to open a dance studio.", "replaces": "",
-         "source": "N2"},
-        {"section": "basics", "statement": ("Maya is a product manager at Lumen Labs in Uppsala. She runs along the "
-                                            "Fyris river before work and " + "x" * 100)[:STATEMENT_MAX],
-         "replaces": "", "source": "N1"}]}  # the 0.5B on the sample notes: its first sentence is kept
-    assert [p.text for p in parse(answer)] == ["Jon loves dancing and wants to open a dance studio.",
-                                               "Maya is a product manager at Lumen Labs in Uppsala."]
+def test_profile_answers_are_kept_only_when_their_summary_says_them() -> None:
+    """What the 1.5B answered about John from LoCoMo conv-41's first summaries: invented facts and a
+    relation the summary does not state are dropped; a fact cut off at the cap keeps its whole clauses."""
+    summary = ("Maria and John had a conversation about their recent experiences and goals. Maria volunteered at the "
+               "homeless shelter and kept fit, while John was volunteering at the homeless shelter and doing "
+               "kickboxing. John is brainstorming some initiatives to help underserved communities get access to "
+               "education, mentorship, and jobs.")
+    cut = "John is brainstorming some initiatives to help underserved communities get access to education, mentorship"
+    answer = {"facts": [
+        {"fact": "John is a 25-year-old software engineer who lives in New York City.", "source": "N1"},
+        {"fact": "John likes volunteering at homeless shelters and doing kickboxing", "source": "N1"},
+        {"fact": "John is the father of Maria", "source": "N1"},
+        {"fact": (cut + ", jobs and housing for everyone in the neighbourhood")[:profile_reading.FACT_MAX],
+         "source": "N2"}]}
+    facts = profile_reading.parse(answer)
+    assert [n for _, n in facts] == [0, 0, 0, 1]
+    assert facts[3][0] == cut
+    assert [text for text, _ in facts if profile_reading.grounded(text, summary, "John")] == [
+        "John likes volunteering at homeless shelters and doing kickboxing", cut]
+    clause = "John is a person who is passionate about helping others and spreading kindness and making a difference"
+    [(whole, _)] = profile_reading.parse({"facts": [{"fact": (clause + " in their community")[:120], "source": "N1"}]})
+    assert whole == clause + " in their"  # no comma to go back to: the cut word goes
+    assert [profile_reading.about(text, "John Smith") for text in (
+        "John likes rock climbing", "He volunteers", "Maria is the mother of Coco", "they're focusing on the positive")
+            ] == [True, True, False, False]
+    assert profile_reading.about("Maria is the mother of Coco", "")  # an unnamed owner: any fact
+    with pytest.raises(ValueError, match="no facts"):
+        profile_reading.parse({"statements": []})
+
+
+def test_the_prompt_shows_the_best_supported_statements_of_a_section_and_all_the_owners(store: MemoryStore) -> None:
+    from secondme.memory.profile import PER_SECTION, Proposal
+
+    profile = Profile(store)
+    sources = [f"s{n}" for n in range(PER_SECTION + 3)]
+    with store.batch() as batch:
+        for n in range(PER_SECTION + 3):  # statement n comes from n + 1 summaries
+            profile.apply(batch, [Proposal("interests", f"Likes sport {n}")], sources[:n + 1], Sensitivity.NORMAL)
+    profile.pin(next(s.id for s in profile.statements() if s.text == "Likes sport 0"))
+    profile.add("interests", "Loves green tea")
+    shown = profile.profile_text().splitlines()
+    assert shown[0] == "Interests:" and len(shown) == 1 + PER_SECTION + 2
+    assert {"- Likes sport 0", "- Loves green tea", f"- Likes sport {PER_SECTION + 2}"} <= set(shown)
+    assert "- Likes sport 1" not in shown and "- Likes sport 2" not in shown
+    assert len(profile.statements()) == PER_SECTION + 4  # all of them stay in the profile itself

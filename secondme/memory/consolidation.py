@@ -21,16 +21,15 @@ from typing import Any, TypeVar
 from secondme.core.protocols import ChatMessage, ChatModel, GenerationOptions
 from secondme.core.types import Record
 from secondme.errors import ModelError
-from secondme.memory import segments, topics
-from secondme.memory.profile import Profile
-from secondme.memory.profile import parse as parse_proposals
+from secondme.memory import profile_reading, segments, topics
+from secondme.memory.profile import Profile, Proposal
 from secondme.memory.store import MemoryStore
 from secondme.progress import Progress, ProgressCallback, no_progress
 
 T = TypeVar("T")
 TRIES = 3  # the first answer at temperature 0, then two retries with other seeds
 TOPIC_BATCH = 4  # new segments merged into a topic by one call
-PROFILE_BATCH = 6  # new segments read by one profile call
+PROFILE_BATCH = 6  # new segments read together for the profile (one call per section question)
 TOPICS_SHOWN = 30
 _RETRY_TEMPERATURE = 0.7
 _KINDS = ", ".join(f"'{kind}'" for kind in segments.NOT_SUMMARISED)
@@ -214,7 +213,8 @@ class Consolidator:
         for _, i, j in pairs:
             earlier, later = related[j], changing[i]
             try:
-                if self._ask(segments.outdated_messages(earlier, later), segments.OUTDATED_SCHEMA,
+                if self._ask(segments.outdated_messages((earlier.time, earlier.text), (later.time, later.text)),
+                             segments.OUTDATED_SCHEMA,
                              segments.parse_outdated):
                     replaced.append((earlier.id, later.id))
             except StepFailed:  # an unanswered check leaves both records as they are
@@ -288,27 +288,47 @@ class Consolidator:
         report.topics += 1
 
     def _profile(self, report: Report, progress: ProgressCallback, stop: Event | None) -> bool:
-        """Read every segment the profile has not seen, a few per call; False if stopped."""
+        """Read every segment the profile has not seen, a few per read; False if stopped."""
         waiting = self._waiting(_PROFILE_PENDING)
         for start in range(0, len(waiting), PROFILE_BATCH):
             if stop is not None and stop.is_set():
                 return False
             chunk = waiting[start:start + PROFILE_BATCH]
-            messages, schema = self.profile.messages(chunk, self._owner)
             try:
-                proposals = self._ask(messages, schema, parse_proposals)
+                found = self._read_profile(chunk)
             except StepFailed as failed:
                 self._queue("profile", [r.id for r in chunk], failed, report)
                 continue
-            by_label = {f"N{n}": r for n, r in enumerate(chunk, 1)}
             with self._store.batch() as batch:
-                for proposal in proposals:
-                    source = by_label.get(proposal.source, chunk[-1])
+                for proposal, source in found:
                     report.statements += self.profile.apply(batch, [proposal], [source.id], source.sensitivity)
                 batch.executemany("INSERT OR IGNORE INTO profile_done (segment_id) VALUES (?)",
                                   [(r.id,) for r in chunk])
             progress(Progress("profile", start + len(chunk), len(waiting), "summaries"))
         return True
+
+    def _read_profile(self, chunk: list[Record]) -> list[tuple[Proposal, Record]]:
+        """The statements one read of these summaries proposes, each with its source summary: the answers
+        to the section questions that speak of the owner and that their summary holds, each replacing
+        the statement of its section that the model, asked as for records, says it outdates."""
+        answers = []
+        for section, question in profile_reading.QUESTIONS.items():
+            facts = self._ask(profile_reading.messages(chunk, self._owner, question),
+                              profile_reading.schema(len(chunk)), profile_reading.parse)
+            answers += [(Proposal(section, text), chunk[n]) for text, n in facts
+                        if n < len(chunk) and profile_reading.about(text, self._owner)
+                        and profile_reading.grounded(text, chunk[n].text, self._owner)]
+        found = []
+        for (proposal, near), (_, source) in zip(self.profile.match([p for p, _ in answers]), answers, strict=True):
+            if near is not None and not near.user_edited and not near.pinned:
+                try:
+                    if self._ask(segments.outdated_messages((near.updated_at, near.text), (source.time, proposal.text)),
+                                 segments.OUTDATED_SCHEMA, segments.parse_outdated):
+                        proposal = replace(proposal, replaces=near.id)
+                except StepFailed:  # unanswered, the statement stays and the proposal goes in beside it
+                    pass
+            found.append((proposal, source))
+        return found
 
 
 def pending(store: MemoryStore) -> int:

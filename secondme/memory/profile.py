@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from secondme.core.protocols import ChatMessage
-from secondme.core.types import Record, Sensitivity
+from secondme.core.types import Sensitivity
 from secondme.errors import SecondMeError
 from secondme.memory.segments import highest
 
@@ -20,29 +18,10 @@ if TYPE_CHECKING:
     from secondme.memory.store import Batch, MemoryStore
 
 SECTIONS = ("basics", "people", "places", "interests", "habits", "preferences", "personality", "projects")
-SHOWN = 40
-STATEMENT_MAX = 150  # a statement that reaches it was cut off by the grammar mid-sentence
-# What the 1.5B wrote when it copied its instructions instead of a fact ("Jon is a short standalone
-# statement about Jon, one fact each, in sections..."): such statements are dropped.
-_ECHO = re.compile(r"standalone statement|one fact each|in sections \(|propose (?:lasting|nothing)", re.IGNORECASE)
+SAME = 0.85  # a proposal this close in meaning to a statement says it again: it only adds a source
+PER_SECTION = 5  # statements of the consolidation a section shows in the prompt
+CORRECTS = 0.5  # a proposal this close to a statement of its section may correct it (the model is asked)
 _COLUMNS = "id, section, payload, sensitivity, pinned, user_edited, deleted, sources, updated_at"
-
-
-def _system(owner: str) -> str:
-    """The profile prompt. Not told whose memories these are, the 1.5B model copied a summary sentence
-    about two people into the profile (1 statement from LoCoMo's 28 segments); told, it writes
-    statements about the owner by section."""
-    who = owner or "the user"
-    return (
-        f"You keep the profile of the user, {who}: short standalone statements about {who}, one fact each, "
-        f"in sections ({', '.join(SECTIONS)}). From the new summaries, propose lasting facts about {who}: who "
-        f"{who} is, the people in {who}'s life and how they relate, places, interests, habits, preferences, "
-        f"personality, current projects. Write each as a short sentence in your own words, such as '{who}'s "
-        "friend Sam has two kids.' Not one-off events, nothing about others that does not concern "
-        f"{who}, never a summary copied; propose nothing when the summaries hold no such fact. replaces: the "
-        "id of the profile statement it corrects, else an empty string. source: the label of the summary it "
-        "comes from."
-    )
 
 
 @dataclass(frozen=True)
@@ -62,12 +41,11 @@ class Statement:
 
 @dataclass(frozen=True)
 class Proposal:
-    """A statement the model proposes, maybe replacing an earlier one."""
+    """A statement consolidation proposes, maybe replacing an earlier one (by id)."""
 
     section: str
     text: str
     replaces: str = ""
-    source: str = "N1"  # the label of the summary it comes from
 
 
 def _clean(text: str) -> str:
@@ -151,34 +129,42 @@ class Profile:
     def profile_text(self, include: Sequence[str] = ("normal",)) -> str:
         """The always-in-prompt profile: a heading per section, then its statements of these sensitivities.
         A statement the consolidation made from summaries that are all outdated now is left out (one the
-        owner wrote or pinned stays)."""
+        owner wrote or pinned stays). Of the consolidation's statements a section shows the PER_SECTION
+        that most summaries support (newest first among equals), after every one the owner wrote or pinned."""
         outdated = {i for (i,) in self._store.query("SELECT record_id FROM supersessions")}
         current = [s for s in self.statements() if s.sensitivity in include and (
             s.user_edited or s.pinned or not s.sources or not set(s.sources) <= outdated)]
         lines: list[str] = []
         for section in SECTIONS:
-            texts = [s.text for s in current if s.section == section]
+            owned = [s for s in current if s.section == section and (s.user_edited or s.pinned)]
+            found = sorted((s for s in current if s.section == section and not (s.user_edited or s.pinned)),
+                           key=lambda s: (len(s.sources), s.updated_at), reverse=True)[:PER_SECTION]
+            texts = [s.text for s in current if s in owned or s in found]
             if texts:
                 lines += [f"{section.capitalize()}:", *(f"- {text}" for text in texts)]
         return "\n".join(lines)
 
-    def messages(self, summaries: Sequence[Record], owner: str = "") -> tuple[list[ChatMessage], dict[str, Any]]:
-        """The prompt and schema that propose statements about `owner` from new summaries (labelled N1, N2...)."""
-        shown = [s for s in self.statements() if not s.deleted][-SHOWN:]
-        current = "\n".join(f"[{s.id}] ({s.section}) {s.text}" for s in shown) or "(empty)"
-        new = "\n".join(f"N{n} ({r.time:%Y-%m-%d}): {r.text}" for n, r in enumerate(summaries, 1))
-        user = f"Profile:\n{current}\n\nNew summaries:\n{new}"
-        item = {
-            "type": "object",
-            "properties": {"section": {"enum": list(SECTIONS)},
-                           "statement": {"type": "string", "maxLength": STATEMENT_MAX},
-                           "replaces": {"enum": ["", *(s.id for s in shown)]},
-                           "source": {"enum": [f"N{n}" for n in range(1, len(summaries) + 1)]}},
-            "required": ["section", "statement", "replaces", "source"],
-        }
-        schema = {"type": "object", "properties": {"statements": {"type": "array", "items": item, "maxItems": 6}},
-                  "required": ["statements"]}
-        return [{"role": "system", "content": _system(owner)}, {"role": "user", "content": user}], schema
+    def match(self, proposals: Sequence[Proposal]) -> list[tuple[Proposal, Statement | None]]:
+        """Each proposal with the statement of its section it may correct (None if none is near).
+
+        A proposal that says a known statement, or one proposed before it, again in other words takes
+        that exact text, so that it only adds a source: no near-copies in the profile, and no deleted
+        statement back reworded."""
+        known = self.statements(include_deleted=True)
+        texts = [p.text for p in proposals]
+        similar = self._store.similarity(texts, [*(s.text for s in known), *texts])
+        matched: list[tuple[Proposal, Statement | None]] = []
+        for n, (proposal, scores) in enumerate(zip(proposals, similar, strict=True)):
+            before = scores[:len(known) + n]
+            same = max(range(len(before)), key=before.__getitem__, default=None)
+            if same is not None and before[same] >= SAME:
+                said = known[same] if same < len(known) else matched[same - len(known)][0]
+                matched.append((Proposal(said.section, said.text), None))
+                continue
+            near = [(scores[i], s) for i, s in enumerate(known)
+                    if s.section == proposal.section and not s.deleted and scores[i] >= CORRECTS]
+            matched.append((proposal, max(near, key=lambda pair: pair[0])[1] if near else None))
+        return matched
 
     def apply(self, batch: Batch, proposals: Sequence[Proposal], sources: Sequence[str],
               sensitivity: Sensitivity) -> int:
@@ -214,21 +200,3 @@ class Profile:
                      json.dumps(list(sources)), _now()))
             changed += 1
         return changed
-
-
-def parse(value: Any) -> list[Proposal]:
-    """Check the model's answer; ValueError when it is not a list of statements."""
-    if not isinstance(value, dict) or not isinstance(value.get("statements"), list):
-        raise ValueError("no statements list")
-    proposals = []
-    for item in value["statements"]:
-        if not isinstance(item, dict) or item.get("section") not in SECTIONS or not isinstance(
-                item.get("statement"), str):
-            raise ValueError(f"not a statement: {item!r}")
-        text = _clean(item["statement"])
-        if len(item["statement"]) >= STATEMENT_MAX:  # cut off by the grammar: keep its whole sentences
-            text = text[:max(text.rfind(". "), text.rfind("! "), text.rfind("? ")) + 1]
-        if text and not _ECHO.search(text):
-            proposals.append(Proposal(item["section"], text, str(item.get("replaces") or ""),
-                                      str(item.get("source") or "N1")))
-    return proposals

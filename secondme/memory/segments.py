@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -158,10 +158,11 @@ def messages(key: str, records: Sequence[Record], previous: str, topics: Sequenc
     return [{"role": "system", "content": _SYSTEM.format(who=_whose(owner))}, {"role": "user", "content": user}]
 
 
-def outdated_messages(earlier: Record, later: Record) -> list[ChatMessage]:
-    """The yes/no question whether a later record outdates an earlier one."""
-    user = (f"Earlier note ({earlier.time:%Y-%m-%d}): {' '.join(earlier.text.split())[:RECORD_CLIP]}\n"
-            f"Later note ({later.time:%Y-%m-%d}): {' '.join(later.text.split())[:RECORD_CLIP]}")
+def outdated_messages(earlier: tuple[datetime, str], later: tuple[datetime, str]) -> list[ChatMessage]:
+    """The yes/no question whether a later note (its time and text) outdates an earlier one."""
+    (then, old), (now, new) = earlier, later
+    user = (f"Earlier note ({then:%Y-%m-%d}): {' '.join(old.split())[:RECORD_CLIP]}\n"
+            f"Later note ({now:%Y-%m-%d}): {' '.join(new.split())[:RECORD_CLIP]}")
     return [{"role": "system", "content": _OUTDATED_SYSTEM}, {"role": "user", "content": user}]
 
 
