@@ -155,6 +155,9 @@ def test_profile_answers_are_kept_only_when_their_summary_says_them() -> None:
         "John likes rock climbing", "He volunteers", "Maria is the mother of Coco", "they're focusing on the positive")
             ] == [True, True, False, False]
     assert profile_reading.about("Maria is the mother of Coco", "")  # an unnamed owner: any fact
+    people = profile_reading.QUESTIONS["people"]
+    assert profile_reading.echoes("Caroline and Melanie are the people in Caroline's life", people, "Caroline")
+    assert not profile_reading.echoes("Caroline's friend Melanie has two kids", people, "Caroline")
     with pytest.raises(ValueError, match="no facts"):
         profile_reading.parse({"statements": []})
 

@@ -309,15 +309,14 @@ class Consolidator:
 
     def _read_profile(self, chunk: list[Record]) -> list[tuple[Proposal, Record]]:
         """The statements one read of these summaries proposes, each with its source summary: the answers
-        to the section questions that speak of the owner and that their summary holds, each replacing
-        the statement of its section that the model, asked as for records, says it outdates."""
+        to the section questions that profile_reading keeps, each replacing the statement of its section
+        that the model, asked as for records, says it outdates."""
         answers = []
         for section, question in profile_reading.QUESTIONS.items():
             facts = self._ask(profile_reading.messages(chunk, self._owner, question),
                               profile_reading.schema(len(chunk)), profile_reading.parse)
             answers += [(Proposal(section, text), chunk[n]) for text, n in facts
-                        if n < len(chunk) and profile_reading.about(text, self._owner)
-                        and profile_reading.grounded(text, chunk[n].text, self._owner)]
+                        if n < len(chunk) and profile_reading.keep(text, question, chunk[n].text, self._owner)]
         found = []
         for (proposal, near), (_, source) in zip(self.profile.match([p for p, _ in answers]), answers, strict=True):
             if near is not None and not near.user_edited and not near.pinned:

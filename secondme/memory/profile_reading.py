@@ -91,8 +91,24 @@ def about(fact: str, owner: str) -> bool:
     return not first or bool(re.search(rf"\b{re.escape(first)}\b|^(he|she|i)\b", fact, re.IGNORECASE))
 
 
+def echoes(fact: str, question: str, owner: str) -> bool:
+    """Whether a fact repeats four words in a row of its question ("Caroline and Melanie are the people
+    in Caroline's life", conv-26)."""
+    def runs(text: str) -> set[tuple[str, ...]]:
+        words = _WORD.findall(text.lower())
+        return {tuple(words[n:n + 4]) for n in range(len(words) - 3)}
+
+    return bool(runs(fact) & runs(question.format(who=owner or "the user")))
+
+
 def grounded(fact: str, source: str, owner: str = "") -> bool:
     """Whether the source summary holds most of the fact's content words (compared by their first four
     letters, so "volunteers" matches "volunteering" and "loves" "love"); the owner's name does not count."""
     words = _stems(fact) - _stems(owner)
     return bool(words) and len(words & _stems(source)) >= GROUNDED * len(words)
+
+
+def keep(fact: str, question: str, source: str, owner: str) -> bool:
+    """Whether an answer to `question` goes into the profile: it speaks of the owner, does not echo the
+    question, and its source summary holds its words."""
+    return about(fact, owner) and not echoes(fact, question, owner) and grounded(fact, source, owner)
