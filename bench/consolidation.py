@@ -41,7 +41,8 @@ class Timed:
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
                       options: GenerationOptions = GenerationOptions()) -> Any:
-        steps = {"facts": "segment", "outdated": "outdated check", "history": "topic", "statements": "profile"}
+        # by a field only its schema has, in this order (a topic rewrite also has a summary)
+        steps = {"history": "topic", "summary": "segment", "outdated": "outdated check", "facts": "profile question"}
         step = next(name for key, name in steps.items() if key in schema["properties"])
         started = time.monotonic()
         try:
@@ -65,7 +66,8 @@ def main() -> None:
         started = time.monotonic()
 
         def show(event: Progress) -> None:
-            print(f"{event.done}/{event.total} turns in {time.monotonic() - started:.0f} s", flush=True)
+            print(f"{event.stage}: {event.done}/{event.total} {event.unit} in {time.monotonic() - started:.0f} s",
+                  flush=True)
 
         consolidator = Consolidator(store, model, show, owner=sample["conversation"]["speaker_a"])
         report = consolidator.run()
