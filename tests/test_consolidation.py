@@ -368,6 +368,28 @@ def test_a_summary_cut_off_at_its_length_cap_ends_with_an_ellipsis() -> None:
     assert parsed.facts == (fact.strip()[:-1] + "…", "Maria donated her old car")
 
 
+def test_a_profile_read_stops_between_its_questions_and_is_made_again_whole(store: MemoryStore) -> None:
+    """A chat that starts during a read must not wait for its remaining questions."""
+    store.add(messages("chat:ana", ["#climbing I love bouldering"]))
+    stop, model, events = Event(), RuleModel(), []
+
+    class StopsTheRead(RuleModel):
+        def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any],
+                          options: GenerationOptions = GenerationOptions()) -> Any:
+            if step_of(schema) == "profile" and self.steps["profile"] == 1:
+                stop.set()  # the user starts chatting while the second question is being answered
+            return super().complete_json(messages, schema, options)
+
+    stopping = StopsTheRead()
+    report = Consolidator(store, stopping).run(progress=events.append, stop=stop)
+    assert report.stopped and stopping.steps["profile"] == 2 and Profile(store).statements() == []
+    assert [(e.done, e.total, e.unit) for e in events if e.stage == "profile"] == [
+        (1, len(QUESTIONS), "questions"), (2, len(QUESTIONS), "questions")]
+    report = Consolidator(store, model).run()
+    assert model.steps["profile"] == len(QUESTIONS) and [s.text for s in Profile(store).statements()] == [
+        "Loves bouldering"]
+
+
 def test_background_consolidation_works_while_idle_and_yields_to_the_user(store: MemoryStore) -> None:
     from secondme.memory.background import BackgroundConsolidation
     from secondme.memory.consolidation import pending

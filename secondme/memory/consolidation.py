@@ -288,35 +288,50 @@ class Consolidator:
         report.topics += 1
 
     def _profile(self, report: Report, progress: ProgressCallback, stop: Event | None) -> bool:
-        """Read every segment the profile has not seen, a few per read; False if stopped."""
+        """Read every segment the profile has not seen, a few per read; False if stopped (a read stopped
+        halfway is dropped whole and made again by the next run)."""
         waiting = self._waiting(_PROFILE_PENDING)
+        questions = len(profile_reading.QUESTIONS) * -(-len(waiting) // PROFILE_BATCH)
+        asked = 0
+
+        def tick() -> bool:
+            nonlocal asked
+            asked += 1
+            progress(Progress("profile", asked, questions, "questions"))
+            return stop is not None and stop.is_set()
+
         for start in range(0, len(waiting), PROFILE_BATCH):
             if stop is not None and stop.is_set():
                 return False
             chunk = waiting[start:start + PROFILE_BATCH]
             try:
-                found = self._read_profile(chunk)
+                found = self._read_profile(chunk, tick)
             except StepFailed as failed:
                 self._queue("profile", [r.id for r in chunk], failed, report)
+                asked = len(profile_reading.QUESTIONS) * (start // PROFILE_BATCH + 1)
                 continue
+            if found is None:
+                return False
             with self._store.batch() as batch:
                 for proposal, source in found:
                     report.statements += self.profile.apply(batch, [proposal], [source.id], source.sensitivity)
                 batch.executemany("INSERT OR IGNORE INTO profile_done (segment_id) VALUES (?)",
                                   [(r.id,) for r in chunk])
-            progress(Progress("profile", start + len(chunk), len(waiting), "summaries"))
         return True
 
-    def _read_profile(self, chunk: list[Record]) -> list[tuple[Proposal, Record]]:
+    def _read_profile(self, chunk: list[Record], tick: Callable[[], bool]) -> list[tuple[Proposal, Record]] | None:
         """The statements one read of these summaries proposes, each with its source summary: the answers
         to the section questions that profile_reading keeps, each replacing the statement of its section
-        that the model, asked as for records, says it outdates."""
+        that the model, asked as for records, says it outdates. `tick` is called after each question and
+        says whether to stop (then None)."""
         answers = []
         for section, question in profile_reading.QUESTIONS.items():
             facts = self._ask(profile_reading.messages(chunk, self._owner, question),
                               profile_reading.schema(len(chunk)), profile_reading.parse)
             answers += [(Proposal(section, text), chunk[n]) for text, n in facts
                         if n < len(chunk) and profile_reading.keep(text, question, chunk[n].text, self._owner)]
+            if tick():
+                return None
         found = []
         for (proposal, near), (_, source) in zip(self.profile.match([p for p, _ in answers]), answers, strict=True):
             if near is not None and not near.user_edited and not near.pinned:
