@@ -158,6 +158,10 @@ def test_profile_answers_are_kept_only_when_their_summary_says_them() -> None:
     people = profile_reading.QUESTIONS["people"]
     assert profile_reading.echoes("Caroline and Melanie are the people in Caroline's life", people, "Caroline")
     assert not profile_reading.echoes("Caroline's friend Melanie has two kids", people, "Caroline")
+    assert [profile_reading.names_someone(text, "Joanna") for text in (  # conv-42's answers about people
+        "Joanna and Nate are discussing how to improve their video content", "Joanna has been writing projects",
+        "Joanna has received words of comfort from someone", "Joanna's mother calls her on Sundays")
+            ] == [True, False, False, True]
     with pytest.raises(ValueError, match="no facts"):
         profile_reading.parse({"statements": []})
 

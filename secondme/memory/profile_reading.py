@@ -31,6 +31,10 @@ QUESTIONS = {
 FACT_MAX = 120
 FACTS_MAX = 4
 GROUNDED = 0.6  # the share of a fact's content words its source summary must hold
+_RELATIONS = re.compile(
+    r"\b(friends?|partner|wife|husband|boyfriend|girlfriend|spouse|mother|father|mom|mum|dad|parents?|sister|"
+    r"brother|siblings?|daughter|son|kids?|children|child|grand\w+|aunt|uncle|cousin|niece|nephew|colleagues?|"
+    r"boss|coworkers?|neighbou?rs?|teacher|mentor|family|roommate|flatmate)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-zà-ÿ0-9]+")
 _STOP = frozenset(
     "the a an and or but of to in on at for with from by as is are was were be been being has have had his her "
@@ -108,7 +112,15 @@ def grounded(fact: str, source: str, owner: str = "") -> bool:
     return bool(words) and len(words & _stems(source)) >= GROUNDED * len(words)
 
 
-def keep(fact: str, question: str, source: str, owner: str) -> bool:
-    """Whether an answer to `question` goes into the profile: it speaks of the owner, does not echo the
-    question, and its source summary holds its words."""
-    return about(fact, owner) and not echoes(fact, question, owner) and grounded(fact, source, owner)
+def names_someone(fact: str, owner: str) -> bool:
+    """Whether a fact names a person other than the owner, by name or by relation (conv-42's "people"
+    answers included "Joanna has been writing projects")."""
+    others = set(re.findall(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+", fact)) - set(owner.split())
+    return bool(others) or bool(_RELATIONS.search(fact))
+
+
+def keep(fact: str, section: str, source: str, owner: str) -> bool:
+    """Whether an answer to a section's question goes into the profile: it speaks of the owner, does not
+    echo the question, its source summary holds its words, and a "people" answer names someone."""
+    return (about(fact, owner) and not echoes(fact, QUESTIONS[section], owner) and grounded(fact, source, owner)
+            and (section != "people" or names_someone(fact, owner)))
