@@ -22,6 +22,8 @@ class GreedyGrammarSampler:
 
     def __init__(self, llama_cpp: Any, model: Any, grammar: Any, n_vocab: int) -> None:
         self._api = llama_cpp
+        # Kept here: at interpreter exit the module's names may be gone before this object is freed.
+        self._free = llama_cpp.llama_sampler_free
         self._n_vocab = n_vocab
         self._grammar = llama_cpp.llama_sampler_init_grammar(
             model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
@@ -53,7 +55,7 @@ class GreedyGrammarSampler:
 
     def __del__(self) -> None:
         if getattr(self, "_grammar", None):
-            self._api.llama_sampler_free(self._grammar)
+            self._free(self._grammar)
             self._grammar = None
 
 
