@@ -14,9 +14,13 @@ from secondme.memory.profile import SECTIONS, Profile, Statement
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
-    from secondme.cli import _progress, _services, out
+    from secondme.cli import _progress, _services, err, out
 
     services = _services()
+    if not services.config.owner.name:
+        err.print('Tip: tell SecondMe your name (secondme config set owner.name "Your Name"): the summaries and '
+                  "the profile then know whose life they read, and keep other people's facts out of your profile.",
+                  markup=False)
     with _progress() as bar:
         consolidator = services.consolidator(bar)
         report = consolidator.run(bar, limit=args.limit, only_failed=args.retry_failed)

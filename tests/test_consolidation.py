@@ -329,7 +329,9 @@ def test_the_small_model_consolidates_the_sample_notes(small_gguf: Path, monkeyp
     monkeypatch.setenv("SECONDME_MODEL", str(small_gguf))
     assert main(["ingest", str(sample_notes_dir())]) == 0
     assert main(["consolidate", "--limit", "2"]) == 0
-    print(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    assert "secondme config set owner.name" in err  # no name given yet
+    print(out)
     services = build()
     store = services.store
     try:
