@@ -329,7 +329,7 @@ class Consolidator:
             facts = self._ask(profile_reading.messages(chunk, self._owner, question),
                               profile_reading.schema(len(chunk)), profile_reading.parse)
             answers += [(Proposal(section, text), chunk[n]) for text, n in facts
-                        if n < len(chunk) and profile_reading.keep(text, section, chunk[n].text, self._owner)]
+                        if 0 <= n < len(chunk) and profile_reading.keep(text, section, chunk[n].text, self._owner)]
             if tick():
                 return None
         found = []

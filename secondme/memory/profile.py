@@ -136,10 +136,11 @@ class Profile:
             s.user_edited or s.pinned or not s.sources or not set(s.sources) <= outdated)]
         lines: list[str] = []
         for section in SECTIONS:
-            owned = [s for s in current if s.section == section and (s.user_edited or s.pinned)]
-            found = sorted((s for s in current if s.section == section and not (s.user_edited or s.pinned)),
+            mine = [s for s in current if s.section == section]
+            found = sorted((s for s in mine if not (s.user_edited or s.pinned)),
                            key=lambda s: (len(s.sources), s.updated_at), reverse=True)[:PER_SECTION]
-            texts = [s.text for s in current if s in owned or s in found]
+            shown = {s.id for s in found}
+            texts = [s.text for s in mine if s.user_edited or s.pinned or s.id in shown]
             if texts:
                 lines += [f"{section.capitalize()}:", *(f"- {text}" for text in texts)]
         return "\n".join(lines)
