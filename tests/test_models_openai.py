@@ -20,7 +20,8 @@ MESSAGES = [{"role": "user", "content": "Say hello"}]
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Behaves by the requested model name: ok, cut (closes mid-stream), old (no json_schema), broken."""
+    """Behaves by the requested model name: ok, cut (closes mid-stream), old (no json_schema), broken,
+    raw (a raw newline inside a JSON string, as llama.cpp's schema grammar allows)."""
 
     requests: list[tuple[str, dict[str, Any]]] = []
 
@@ -44,7 +45,8 @@ class Handler(BaseHTTPRequestHandler):
         response_format = body.get("response_format", {})
         if body["model"] == "old" and response_format.get("type") == "json_schema":
             return self._send(400, b'{"error": {"message": "response_format json_schema\\nnot supported"}}')
-        content = "{not json" if body["model"] == "broken" else '{"name": "Bob", "age": 42}'
+        content = {"broken": "{not json", "raw": '{"name": "Bob\n", "age": 42}'}.get(
+            body["model"], '{"name": "Bob", "age": 42}')
         reply = {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}
         self._send(200, json.dumps(reply).encode())
 
@@ -130,6 +132,11 @@ def test_complete_json_uses_json_schema(server: str) -> None:
 def test_complete_json_falls_back_to_json_object_on_400(server: str) -> None:
     assert OpenAIChatModel(server, model="old").complete_json(MESSAGES, {"type": "object"})["age"] == 42
     assert [body["response_format"]["type"] for _, body in Handler.requests] == ["json_schema", "json_object"]
+
+
+def test_complete_json_accepts_a_raw_newline_inside_a_string(server: str) -> None:
+    assert OpenAIChatModel(server, model="raw").complete_json(MESSAGES, {"type": "object"}) == {
+        "name": "Bob\n", "age": 42}
 
 
 def test_invalid_json_and_http_errors_are_model_errors(server: str) -> None:

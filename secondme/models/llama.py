@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
@@ -15,6 +14,7 @@ import numpy as np
 from secondme.core.protocols import ChatMessage, GenerationOptions
 from secondme.errors import ModelError
 from secondme.models.grammar_sampling import fast_llama_class
+from secondme.models.json_answer import parse_answer
 from secondme.models.prefix_cache import PrefixStore, capture, prefix_key, restore
 from secondme.models.scripts import cjk_tokens, uses_cjk
 
@@ -190,10 +190,7 @@ class LlamaChatModel:
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"{self.name}: {error}") from None
         text = result["choices"][0]["message"]["content"] or ""
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ModelError(f"{self.name} returned invalid JSON ({error}): {text[:80]!r}") from None
+        return parse_answer(self.name, text)
 
     def close(self) -> None:
         """Free the model and its context."""

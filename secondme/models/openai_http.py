@@ -11,6 +11,7 @@ from typing import Any
 
 from secondme.core.protocols import ChatMessage, GenerationOptions
 from secondme.errors import ModelError
+from secondme.models.json_answer import parse_answer
 
 # Talk to the server directly: a proxy from the environment has no business on the user's own network.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -112,7 +113,4 @@ class OpenAIChatModel:
             text = reply["choices"][0]["message"]["content"] or ""
         except (OSError, http.client.HTTPException, ValueError, KeyError, IndexError, TypeError) as error:
             raise ModelError(f"{self.url}: unexpected reply: {_one_line(repr(error))}") from None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ModelError(f"{self.name} returned invalid JSON ({error}): {text[:80]!r}") from None
+        return parse_answer(self.name, text)
