@@ -47,13 +47,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([_row(s) for s in statements], ensure_ascii=False), flush=True)
             return 0
-        if not statements:
+        located = profile.located()
+        if not statements and not located:
             out.print("The profile is empty (secondme consolidate fills it).")
         for statement in statements:
             flags = "".join(f" [{flag}]" for flag, on in (("pinned", statement.pinned),
                             ("edited", statement.user_edited), (str(statement.sensitivity),
                             statement.sensitivity != Sensitivity.NORMAL)) if on)
             out.print(escape(f"{statement.section:<12} {statement.text}{flags}") + f" [dim]{statement.id}[/dim]")
+        for line in located:
+            out.print(escape(f"{'places':<12} {line} [private]") + " [dim]location history: secondme places[/dim]")
         return 0
     changes = {
         "edit": lambda: profile.edit(args.id, " ".join(args.text)),

@@ -21,6 +21,8 @@ from secondme.errors import SecondMeError
 RADIUS_M = 150.0  # a stay this close to a known place is a visit to it
 ROLES = {"home": "Home", "work": "Work"}
 MIN_DAYS = 2  # home and work need at least this many distinct nights / weekdays
+PROFILE_PLACES = 5  # places the profile names: home, work, named places and regular ones, most visited first
+REGULAR = 3  # visits that make an unnamed place one the profile names
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,18 @@ class Places:
         found = [replace(p, visits=counts[p.id], last=datetime.fromtimestamp(last[p.id], UTC))
                  for p in self.places().values() if counts.get(p.id)]
         return sorted(found, key=lambda p: (-p.visits, p.id))
+
+    def profile_lines(self) -> list[str]:
+        """The profile's places from location history: home, work, the places the user named and those
+        visited REGULAR times or more, most visited first, each with its nearest town and last visit."""
+        lines = []
+        for place in self.listing():
+            near = town(place.lat, place.lon)
+            if (place.label or place.visits >= REGULAR) and (place.label or near):
+                where = f"{place.label or 'A place'}{f' near {near}' if near else ''}"
+                visits = f"{place.visits} visit{'s' * (place.visits != 1)}"
+                lines.append(f"{where}: {visits}, last on {place.last:%Y-%m-%d}")
+        return lines[:PROFILE_PLACES]
 
     def name(self, place_id: int, name: str) -> Place:
         """Give a place a name ("" takes it away); the records of its visits are rendered again."""

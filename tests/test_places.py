@@ -15,6 +15,7 @@ from secondme.cli import main
 from secondme.errors import SecondMeError
 from secondme.ingestion import Ingestor
 from secondme.memory.crypto import Cipher
+from secondme.memory.profile import Profile
 from secondme.memory.store import MemoryStore
 from secondme.places import Places
 from tests.conftest import SHARED_DATA
@@ -77,6 +78,20 @@ def test_naming_a_place_renders_its_visits_again_and_reingest_adds_nothing(store
         places.name(999, "Nowhere")
 
 
+def test_the_profile_names_home_work_and_regular_places_only_where_private_items_may_be_seen(
+        store, two_weeks: Path, capsys):
+    profile = Profile(store)
+    assert profile.located() == [] and profile.profile_text(("normal", "private")) == ""
+    Ingestor(store).ingest([two_weeks])
+    Places(store).name(_place_at(Places(store).listing(), "gym").id, "Climbing gym")
+    lines = profile.profile_text(("normal", "private")).splitlines()
+    assert lines[0] == "Places:" and len(lines) == 4  # home, work, the gym; the café had 2 visits
+    assert lines[1] == "- Home near Ljubljana, Slovenia: 13 visits, last on 2022-05-14"
+    assert lines[2].startswith("- Work near Ljubljana, Slovenia: 10 visits")
+    assert lines[3].startswith("- Climbing gym near Ljubljana, Slovenia: 4 visits")
+    assert profile.profile_text(("normal",)) == ""  # a guest does not learn where the owner lives
+
+
 def test_places_of_other_items_are_untouched(store, tmp_path: Path):
     note = tmp_path / "note.md"
     note.write_text("# Gym\n\nBouldering on Tuesday.\n", encoding="utf-8")
@@ -106,3 +121,5 @@ def test_cli_ingest_search_and_places_as_a_user(capsys):
     assert code == 0 and "Climbing gym" in out
     code, out = run(capsys, "search", "when did I last go to the climbing gym", "--json")
     assert json.loads(out)[0]["title"] == "Visit: Climbing gym"
+    code, out = run(capsys, "profile", "show")
+    assert code == 0 and re.search(r"places +Climbing gym near .*: 1 visit, last on 2005-09-04 \[private\]", out), out

@@ -15,9 +15,11 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from bench.gps import life, write_gpx  # noqa: E402
 from secondme import config as config_module  # noqa: E402
 from secondme.app import build  # noqa: E402
 from secondme.core.types import NewRecord, Sensitivity  # noqa: E402
+from secondme.ingestion import Ingestor  # noqa: E402
 from secondme.memory.profile import Profile  # noqa: E402
 from secondme.ui.capture import RememberDialog  # noqa: E402
 from secondme.ui.hotkey import GlobalHotkey, qt_sequence  # noqa: E402
@@ -107,6 +109,21 @@ def test_profile_tab_adds_pins_and_deletes_through_the_core(qtbot, window: MainW
     tab.buttons["Delete"].click()
     qtbot.waitUntil(lambda: tab.table.rowCount() == 0, timeout=5000)
     assert Profile(window.services.store).statements() == []
+    idle(qtbot, window)
+
+
+def test_profile_tab_lists_the_places_of_location_history_read_only(qtbot, window: MainWindow,  # noqa: ANN001
+                                                                     tmp_path: Path) -> None:
+    write_gpx(tmp_path / "two-weeks.gpx", life(days=14))  # Ljubljana
+    Ingestor(window.services.store).ingest([tmp_path / "two-weeks.gpx"])
+    tab = window.memory.profile
+    window.memory.tabs.setCurrentWidget(tab)
+    tab.reload()
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 3, timeout=5000)  # home, work, the gym (the café: 2 visits)
+    assert tab.table.item(0, 1).text().startswith("Home near Ljubljana, Slovenia: 13 visits")
+    assert [tab.table.item(row, 0).text() for row in range(3)] == ["places"] * 3
+    tab.table.selectRow(0)
+    assert tab.current() is None and not tab.buttons["Delete"].isEnabled()
     idle(qtbot, window)
 
 

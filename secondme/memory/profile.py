@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from secondme.core.types import Sensitivity
 from secondme.errors import SecondMeError
 from secondme.memory.segments import highest
+from secondme.places import Places
 
 if TYPE_CHECKING:
     from secondme.memory.store import Batch, MemoryStore
@@ -130,7 +131,10 @@ class Profile:
         """The always-in-prompt profile: a heading per section, then its statements of these sensitivities.
         A statement the consolidation made from summaries that are all outdated now is left out (one the
         owner wrote or pinned stays). Of the consolidation's statements a section shows the PER_SECTION
-        that most summaries support (newest first among equals), after every one the owner wrote or pinned."""
+        that most summaries support (newest first among equals), after every one the owner wrote or pinned.
+        The places section adds the places location history shows (home, work, named and regular ones)
+        where private items may be seen: they tell where the owner lives."""
+        located = self.located() if "private" in include else []
         outdated = {i for (i,) in self._store.query("SELECT record_id FROM supersessions")}
         current = [s for s in self.statements() if s.sensitivity in include and (
             s.user_edited or s.pinned or not s.sources or not set(s.sources) <= outdated)]
@@ -141,9 +145,14 @@ class Profile:
                            key=lambda s: (len(s.sources), s.updated_at), reverse=True)[:PER_SECTION]
             shown = {s.id for s in found}
             texts = [s.text for s in mine if s.user_edited or s.pinned or s.id in shown]
+            texts += located if section == "places" else []
             if texts:
                 lines += [f"{section.capitalize()}:", *(f"- {text}" for text in texts)]
         return "\n".join(lines)
+
+    def located(self) -> list[str]:
+        """The places section's lines from location history; `secondme places` names and lists them."""
+        return Places(self._store).profile_lines()
 
     def match(self, proposals: Sequence[Proposal]) -> list[tuple[Proposal, Statement | None]]:
         """Each proposal with the statement of its section it may correct (None if none is near).

@@ -18,8 +18,11 @@ from secondme.core.protocols import ChatMessage
 from secondme.core.types import Record
 
 # Most specific first: a fact given for two sections stays in the first. "places" and "preferences"
-# are left to the owner: asked, the model filled them with whatever the summaries held (conv-41:
-# "they're focusing on the positive" as a place); where the owner lives is asked with the basics.
+# are not asked: the 1.5B made them up. Asked for favourites and dislikes, it answered "favourite food
+# is pizza, music is pop" in each of 5 reads of conv-26 and conv-41, none of it in the summaries; asked
+# for places, it gave "lives in the city where she grew up" or "they're focusing on the positive".
+# Places come from location history (Profile.located) and the owner; where the owner lives is also
+# asked with the basics.
 QUESTIONS = {
     "people": "Who are the people in {who}'s life, and how is each related to {who}?",
     "interests": "What does {who} like doing or care about: hobbies, interests, causes?",

@@ -32,7 +32,8 @@ from secondme.ui.tasks import BackgroundTasks
 
 
 class ProfileTab(QWidget):
-    """Every change goes through the core's Profile, off the Qt thread, then the table is read again."""
+    """Every change goes through the core's Profile, off the Qt thread, then the table is read again. The
+    places location history adds come last, read-only (`secondme places` names them)."""
 
     def __init__(self, store: MemoryStore, tasks: BackgroundTasks) -> None:
         super().__init__()
@@ -72,18 +73,24 @@ class ProfileTab(QWidget):
 
     def current(self) -> Statement | None:
         rows = {index.row() for index in self.table.selectedIndexes()}
-        return self.statements[rows.pop()] if rows else None
+        row = rows.pop() if rows else len(self.statements)
+        return self.statements[row] if row < len(self.statements) else None
 
     def reload(self) -> None:
-        self.tasks.run(self.profile.statements, self._show, self._failed)
+        profile = self.profile
+        self.tasks.run(lambda: (profile.statements(), profile.located()), self._show, self._failed)
 
-    def _show(self, statements: list[Statement]) -> None:
-        self.statements = statements
-        self.table.setRowCount(len(statements))
-        for row, s in enumerate(statements):
-            for column, text in enumerate((s.section, s.text, str(s.sensitivity), "📌" if s.pinned else "")):
+    def _show(self, found: tuple[list[Statement], list[str]]) -> None:
+        self.statements, located = found
+        rows = [(s.section, s.text, str(s.sensitivity), "📌" if s.pinned else "") for s in self.statements]
+        rows += [("places", line, "private", "") for line in located]
+        self.table.setRowCount(len(rows))
+        for row, texts in enumerate(rows):
+            for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                if row >= len(self.statements):
+                    item.setToolTip("From location history: name places with `secondme places name`")
                 self.table.setItem(row, column, item)
         self.table.resizeColumnToContents(0)
 
