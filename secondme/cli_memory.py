@@ -38,10 +38,30 @@ def _row(statement: Statement) -> dict[str, Any]:
             "updated_at": statement.updated_at.isoformat()}
 
 
+def _show_statement(profile: Profile, statement_id: str, as_json: bool) -> int:
+    """One statement and the summaries it came from: why SecondMe believes it."""
+    from secondme.cli import out
+
+    statement, sources = profile.get(statement_id), profile.sources_of(statement_id)
+    if as_json:
+        print(json.dumps({**_row(statement), "sources": [
+            {"id": r.id, "time": r.time.isoformat(), "kind": r.kind, "title": r.title, "text": r.text}
+            for r in sources]}, ensure_ascii=False), flush=True)
+        return 0
+    out.print(escape(f"{statement.section}: {statement.text}") + f" [dim]{statement.id}[/dim]")
+    if not sources:
+        out.print("Written by you." if statement.user_edited else "Its sources are gone (forgotten or re-ingested).")
+    for record in sources:
+        out.print(escape(f"  {record.time:%Y-%m-%d} {record.kind}: {record.text}"))
+    return 0
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from secondme.cli import _services, out
 
     profile = Profile(_services().store)
+    if args.action == "show" and args.id:
+        return _show_statement(profile, args.id, args.json)
     if args.action == "show":
         statements = profile.statements()
         if args.json:
@@ -85,7 +105,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("profile", help="show or correct what SecondMe knows about you",
                        description=f"sections: {', '.join(SECTIONS)}; sensitivity: normal, private, secret")
     p.add_argument("action", nargs="?", default="show", choices=("show", "edit", "add", "pin", "delete", "mark"))
-    p.add_argument("id", nargs="?", help="a statement id (for add: the section)")
+    p.add_argument("id", nargs="?", help="a statement id (for show: where it came from; for add: the section)")
     p.add_argument("text", nargs="*", help="the statement's text (for mark: normal, private or secret)")
     p.add_argument("--json", action="store_true", help="show as JSON")
     p.set_defaults(func=cmd_profile)

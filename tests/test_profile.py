@@ -60,6 +60,8 @@ def test_consolidation_replaces_its_own_statements_but_never_pinned_or_edited_on
     assert texts(profile) == ["Lives in Braga"]  # replaced: a correction of its own statement
     [braga] = profile.statements()
     assert len(braga.sources) == 2
+    assert [("Braga" in r.text, "Porto" in r.text) for r in profile.sources_of(braga.id)] == [
+        (True, False), (False, True)]  # newest first
     profile.pin(braga.id)
     profile = consolidate(store, "#home I live in Lisbon", 2)
     assert texts(profile) == ["Lives in Braga", "Lives in Lisbon"]
@@ -88,6 +90,7 @@ def test_profile_commands(capsys: pytest.CaptureFixture[str]) -> None:
     run("profile", "add", "interests", "Loves", "bouldering")
     [row] = json.loads(run("profile", "show", "--json"))
     assert (row["section"], row["text"], row["user_edited"]) == ("interests", "Loves bouldering", True)
+    assert "Written by you." in run("profile", "show", row["id"])
     run("profile", "edit", row["id"], "Loves sport climbing")
     run("profile", "pin", row["id"])
     run("profile", "mark", row["id"], "private")

@@ -20,7 +20,7 @@ from secondme import config as config_module  # noqa: E402
 from secondme.app import build  # noqa: E402
 from secondme.core.types import NewRecord, Sensitivity  # noqa: E402
 from secondme.ingestion import Ingestor  # noqa: E402
-from secondme.memory.profile import Profile  # noqa: E402
+from secondme.memory.profile import Profile, Proposal  # noqa: E402
 from secondme.ui.capture import RememberDialog  # noqa: E402
 from secondme.ui.hotkey import GlobalHotkey, qt_sequence  # noqa: E402
 from secondme.ui.main_window import MainWindow  # noqa: E402
@@ -102,6 +102,7 @@ def test_profile_tab_adds_pins_and_deletes_through_the_core(qtbot, window: MainW
     tab.add()
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
     tab.table.selectRow(0)
+    qtbot.waitUntil(lambda: tab.sources.toPlainText() == "Written by you.", timeout=5000)
     tab.buttons["Pin"].click()
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1 and tab.table.item(0, 3).text() == "📌", timeout=5000)
     assert Profile(window.services.store).statements()[0].pinned
@@ -109,6 +110,15 @@ def test_profile_tab_adds_pins_and_deletes_through_the_core(qtbot, window: MainW
     tab.buttons["Delete"].click()
     qtbot.waitUntil(lambda: tab.table.rowCount() == 0, timeout=5000)
     assert Profile(window.services.store).statements() == []
+    store = window.services.store
+    with store.batch() as batch:  # a statement consolidation made from the note
+        Profile(store).apply(batch, [Proposal("habits", "Climbs at Blockhaus")], [store.query(
+            "SELECT id FROM records")[0][0]], Sensitivity.NORMAL)
+    tab.reload()
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    tab.table.selectRow(0)
+    qtbot.waitUntil(lambda: "Thursday evenings at Blockhaus" in tab.sources.toPlainText(), timeout=5000)
+    assert tab.sources.toPlainText().startswith("From:\n2026-03-01 · Thursday evenings at Blockhaus climbing gym")
     idle(qtbot, window)
 
 

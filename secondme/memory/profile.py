@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from secondme.core.types import Sensitivity
+from secondme.core.types import Record, Sensitivity
 from secondme.errors import SecondMeError
 from secondme.memory.segments import highest
 from secondme.places import Places
@@ -82,6 +82,10 @@ class Profile:
         if not rows:
             raise SecondMeError(f"no profile statement with id {statement_id}")
         return self._statement(rows[0])
+
+    def sources_of(self, statement_id: str) -> list[Record]:
+        """The summaries a statement came from, newest first (none for one the owner wrote)."""
+        return sorted(self._store.records(list(self.get(statement_id).sources)), key=lambda r: r.time, reverse=True)
 
     def add(self, section: str, text: str, sensitivity: Sensitivity = Sensitivity.NORMAL) -> Statement:
         """A statement written by the owner (a deleted one with the same text comes back)."""

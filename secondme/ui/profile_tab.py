@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -47,6 +48,8 @@ class ProfileTab(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._selected)
+        self.sources = QTextBrowser()  # where the selected statement came from
+        self.sources.setMaximumHeight(160)
         self.text = QLineEdit(placeholderText="Statement text")
         self.section = QComboBox()
         self.section.addItems(SECTIONS)
@@ -68,6 +71,7 @@ class ProfileTab(QWidget):
             row.addWidget(widget, 1 if widget is self.text else 0)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.sources)
         layout.addLayout(row)
         self._selected()
 
@@ -98,11 +102,25 @@ class ProfileTab(QWidget):
         statement = self.current()
         for name in ("Save text", "Pin", "Mark", "Delete"):
             self.buttons[name].setEnabled(statement is not None)
-        if statement is not None:
-            self.text.setText(statement.text)
-            self.section.setCurrentText(statement.section)
-            self.sensitivity.setCurrentText(str(statement.sensitivity))
-            self.buttons["Pin"].setText("Unpin" if statement.pinned else "Pin")
+        if statement is None:
+            self.sources.setHtml("<p>Select a statement to see the summaries it came from.</p>")
+            return
+        self.text.setText(statement.text)
+        self.section.setCurrentText(statement.section)
+        self.sensitivity.setCurrentText(str(statement.sensitivity))
+        self.buttons["Pin"].setText("Unpin" if statement.pinned else "Pin")
+        profile = self.profile
+        self.tasks.run(lambda: (statement, profile.sources_of(statement.id)), self._show_sources, self._failed)
+
+    def _show_sources(self, found: tuple[Statement, list[Record]]) -> None:
+        statement, records = found
+        if statement is not self.current():
+            return  # another row was selected meanwhile
+        if not records:
+            self.sources.setHtml("<p>Written by you.</p>" if statement.user_edited else "<p>Its sources are gone.</p>")
+            return
+        self.sources.setHtml("<p><b>From:</b></p>" + "".join(
+            f"<p>{r.time:%Y-%m-%d} · {escape(r.text)}</p>" for r in records))
 
     def _change(self, change: Callable[[Profile, Statement], Any]) -> None:
         statement, profile = self.current(), self.profile
