@@ -345,9 +345,10 @@ def test_the_small_model_consolidates_the_sample_notes(small_gguf: Path, monkeyp
         statements = Profile(store).statements()
         assert statements and all(s.sources and set(s.sources) <= segment_ids for s in statements)
         print(json.dumps([s.text for s in statements]))
+        capsys.readouterr()
         assert main(["profile", "show", statements[0].id, "--json"]) == 0
         shown = json.loads(capsys.readouterr().out)
-        assert shown["text"] == statements[0].text and [r["id"] for r in shown["sources"]] == list(
+        assert shown["text"] == statements[0].text and {r["id"] for r in shown["sources"]} == set(
             statements[0].sources) and all(r["kind"] == "segment" and r["text"] for r in shown["sources"])
     finally:
         services.close()

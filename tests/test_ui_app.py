@@ -111,9 +111,9 @@ def test_profile_tab_adds_pins_and_deletes_through_the_core(qtbot, window: MainW
     qtbot.waitUntil(lambda: tab.table.rowCount() == 0, timeout=5000)
     assert Profile(window.services.store).statements() == []
     store = window.services.store
+    [(note_id,)] = store.query("SELECT id FROM records")
     with store.batch() as batch:  # a statement consolidation made from the note
-        Profile(store).apply(batch, [Proposal("habits", "Climbs at Blockhaus")], [store.query(
-            "SELECT id FROM records")[0][0]], Sensitivity.NORMAL)
+        Profile(store).apply(batch, [Proposal("habits", "Climbs at Blockhaus")], [note_id], Sensitivity.NORMAL)
     tab.reload()
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
     tab.table.selectRow(0)
