@@ -42,7 +42,8 @@ def _show_statement(profile: Profile, statement_id: str, as_json: bool) -> int:
     """One statement and the summaries it came from: why SecondMe believes it."""
     from secondme.cli import out
 
-    statement, sources = profile.get(statement_id), profile.sources_of(statement_id)
+    statement = profile.get(statement_id)
+    sources = profile.sources_of(statement)
     if as_json:
         print(json.dumps({**_row(statement), "sources": [
             {"id": r.id, "time": r.time.isoformat(), "kind": r.kind, "title": r.title, "text": r.text}
@@ -50,7 +51,7 @@ def _show_statement(profile: Profile, statement_id: str, as_json: bool) -> int:
         return 0
     out.print(escape(f"{statement.section}: {statement.text}") + f" [dim]{statement.id}[/dim]")
     if not sources:
-        out.print("Written by you." if statement.user_edited else "Its sources are gone (forgotten or re-ingested).")
+        out.print(statement.no_sources_note)
     for record in sources:
         out.print(escape(f"  {record.time:%Y-%m-%d} {record.kind}: {record.text}"))
     return 0

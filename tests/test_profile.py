@@ -60,7 +60,7 @@ def test_consolidation_replaces_its_own_statements_but_never_pinned_or_edited_on
     assert texts(profile) == ["Lives in Braga"]  # replaced: a correction of its own statement
     [braga] = profile.statements()
     assert len(braga.sources) == 2
-    assert [("Braga" in r.text, "Porto" in r.text) for r in profile.sources_of(braga.id)] == [
+    assert [("Braga" in r.text, "Porto" in r.text) for r in profile.sources_of(braga)] == [
         (True, False), (False, True)]  # newest first
     profile.pin(braga.id)
     profile = consolidate(store, "#home I live in Lisbon", 2)

@@ -39,6 +39,11 @@ class Statement:
     sources: tuple[str, ...]
     updated_at: datetime
 
+    @property
+    def no_sources_note(self) -> str:
+        """What to say of it when none of its sources is left."""
+        return "Written by you." if self.user_edited else "Its sources are gone (forgotten or re-ingested)."
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -83,9 +88,9 @@ class Profile:
             raise SecondMeError(f"no profile statement with id {statement_id}")
         return self._statement(rows[0])
 
-    def sources_of(self, statement_id: str) -> list[Record]:
+    def sources_of(self, statement: Statement) -> list[Record]:
         """The summaries a statement came from, newest first (none for one the owner wrote)."""
-        return sorted(self._store.records(list(self.get(statement_id).sources)), key=lambda r: r.time, reverse=True)
+        return sorted(self._store.records(list(statement.sources)), key=lambda r: r.time, reverse=True)
 
     def add(self, section: str, text: str, sensitivity: Sensitivity = Sensitivity.NORMAL) -> Statement:
         """A statement written by the owner (a deleted one with the same text comes back)."""

@@ -110,14 +110,14 @@ class ProfileTab(QWidget):
         self.sensitivity.setCurrentText(str(statement.sensitivity))
         self.buttons["Pin"].setText("Unpin" if statement.pinned else "Pin")
         profile = self.profile
-        self.tasks.run(lambda: (statement, profile.sources_of(statement.id)), self._show_sources, self._failed)
+        self.tasks.run(lambda: (statement, profile.sources_of(statement)), self._show_sources, self._failed)
 
     def _show_sources(self, found: tuple[Statement, list[Record]]) -> None:
         statement, records = found
         if statement is not self.current():
             return  # another row was selected meanwhile
         if not records:
-            self.sources.setHtml("<p>Written by you.</p>" if statement.user_edited else "<p>Its sources are gone.</p>")
+            self.sources.setHtml(f"<p>{statement.no_sources_note}</p>")
             return
         self.sources.setHtml("<p><b>From:</b></p>" + "".join(
             f"<p>{r.time:%Y-%m-%d} · {escape(r.text)}</p>" for r in records))
