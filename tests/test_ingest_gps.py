@@ -25,7 +25,9 @@ from ingest.gps.points import Chunk
 from ingest.gps.staypoints import Segment
 from ingest.items import Item, ParseError
 from secondme.ingestion import Ingestor
+from secondme.memory import origins
 from secondme.memory.crypto import Cipher
+from secondme.memory.keys import load_or_create_key
 from secondme.memory.store import MemoryStore
 from tests.conftest import SHARED_DATA
 from tests.fakes import HashEmbedder
@@ -258,4 +260,30 @@ def test_killed_ingest_resumes_without_duplicates_or_loss(tmp_path: Path, second
     assert 0 < len(stored()) < len(expected)
     finished = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
-    assert stored() == expected
+    cipher = Cipher(load_or_create_key(secondme_home).key)  # origins and source ids are stored keyed
+    assert stored() == sorted((origins.key(cipher.identifier, o), cipher.identifier(s)) for o, s in expected)
+
+
+@pytest.mark.parametrize("spread_s", [0, 600])
+def test_gps_jitter_at_one_spot_adds_no_distance(tmp_path: Path, spread_s: int):
+    """100,000 fixes within 11 m (all at one second, or over ten minutes) are no journey."""
+    rng = np.random.default_rng(7)
+    n = 100_000
+    lat = 57.7 + rng.uniform(-5e-5, 5e-5, n)
+    lon = 11.97 + rng.uniform(-9e-5, 9e-5, n)
+    start = 1_773_130_000
+    stamps = np.sort(rng.uniform(0, spread_s, n)) if spread_s else np.zeros(n)
+    points = "".join(f'<trkpt lat="{a:.7f}" lon="{b:.7f}"><time>{time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start + s))}Z'
+                     f"</time></trkpt>\n" for a, b, s in zip(lat, lon, stamps, strict=True))
+    path = tmp_path / "jitter.gpx"
+    path.write_text(f'<?xml version="1.0"?>\n<gpx version="1.1"><trk><trkseg>\n{points}</trkseg></trk></gpx>\n',
+                    encoding="utf-8")
+    items, _ = parsed(path)
+    text = " ".join(i.text for i in items if i.kind == "day")
+    assert text and "Travelled" not in text
+
+
+def test_real_journeys_keep_their_distance():
+    items, _ = parsed(GPS / "gpxpy/around-visnjan-with-car.gpx")
+    [day] = [i for i in items if i.kind == "day"]
+    assert "Travelled" in day.text

@@ -34,6 +34,38 @@ def steps(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return EARTH_M * np.hypot(dx, np.radians(np.diff(lat)))
 
 
+BUCKET_S = 10.0  # a path is measured between the mean positions of such time buckets, so jitter averages out
+MAX_SPEED = 300.0  # m/s: a faster step between buckets is a bad fix, counted only up to this speed
+GATE_M = 25.0  # an untimed track counts a step only once it has left the last counted point this far
+
+
+def travelled(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> float:
+    """Metres travelled along a time-sorted track, with GPS jitter kept from adding distance: points are
+    averaged per time bucket and a step between buckets is capped at a plausible speed."""
+    if len(t) < 2:
+        return 0.0
+    bucket = np.floor(t / BUCKET_S)
+    first = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+    count = np.diff(np.append(first, len(t)))
+    mean_t, mean_lat, mean_lon = (np.add.reduceat(a, first) / count for a in (t, lat, lon))
+    return float(np.minimum(steps(mean_lat, mean_lon), MAX_SPEED * np.diff(mean_t)).sum())
+
+
+def gated_length(lat: np.ndarray, lon: np.ndarray, gate_m: float = GATE_M) -> float:
+    """Metres along an untimed track, counting a step only once it leaves the last counted point by
+    `gate_m` (jitter around one spot adds nothing)."""
+    if len(lat) < 2:
+        return 0.0
+    y = np.radians(lat) * EARTH_M
+    x = np.radians(lon) * EARTH_M * np.cos(np.radians(float(np.mean(lat))))
+    total, ax, ay = 0.0, float(x[0]), float(y[0])
+    for px, py in zip(x.tolist(), y.tolist(), strict=True):
+        step = math.hypot(px - ax, py - ay)
+        if step >= gate_m:
+            total, ax, ay = total + step, px, py
+    return total
+
+
 @lru_cache(maxsize=4096)
 def _zone(name: str) -> tzinfo:
     try:

@@ -13,7 +13,7 @@ from xml.parsers import expat
 
 import numpy as np
 
-from ingest.gps.geo import steps
+from ingest.gps.geo import gated_length
 from ingest.gps.points import Chunk, Part, Points, Tally, Untimed, plausible, time_or_nan, times
 from ingest.gps.staypoints import Segment
 from ingest.items import ParseError
@@ -90,7 +90,7 @@ class _Track:
             problem = "track point with an impossible time" if stamps[first] else "track point without a time"
             self.tally.note(problem, f"track point {self.count + first + 1}", int(untimed.sum()))
             self.untimed_count += int(untimed.sum())
-            self.untimed_metres += float(steps(lat[untimed], lon[untimed]).sum())
+            self.untimed_metres += gated_length(lat[untimed], lon[untimed])
             self.untimed += list(zip(lat[untimed][:1000].tolist(), lon[untimed][:1000].tolist(), strict=True))
             self.untimed = self.untimed[:1000]
         keep = ~untimed

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ingest.gps.geo import EARTH_M, metres, steps
+from ingest.gps.geo import EARTH_M, metres, steps, travelled
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,6 @@ def detect(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, p: Params = Params()
     first, last = _groups(bound)
     count = last - first + 1
     mean_lat, mean_lon = np.add.reduceat(lat, first) / count, np.add.reduceat(lon, first) / count
-    path = np.concatenate(([0.0], np.cumsum(steps(lat, lon))))
     joined = np.concatenate(([False], ~gap))  # joined[i]: point i follows i-1 without a silence
     before = np.where((first > 0) & joined[first], first - 1, first)
     after = np.where((last < n - 1) & joined[np.minimum(last + 1, n - 1)], last + 1, last)
@@ -151,7 +150,7 @@ def detect(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, p: Params = Params()
         else:
             s, e = int(before[i]), int(after[i])
             segments.append(Segment("move", float(t[s]), float(t[e]), float(lat[a]), float(lon[a]), c,
-                                    float(path[e] - path[s]), path=thin(lat[s:e + 1], lon[s:e + 1])))
+                                    travelled(t[s:e + 1], lat[s:e + 1], lon[s:e + 1]), path=thin(lat[s:e + 1], lon[s:e + 1])))
     return segments, first
 
 
