@@ -250,18 +250,23 @@ def open_checkin(services: Services, conversation: Conversation) -> Conversation
     return Conversation(latest.conversation_id, [{"role": "assistant", "content": latest.message}])
 
 
-def after_new_memories(services: Services) -> None:
-    """After a conversation or an ingest: find follow-ups in what is new and update the working
-    memory (Ctrl-C skips; the next wake-up catches up)."""
+def after_new_memories(services: Services, refresh: bool = True) -> None:
+    """After a conversation or an ingest: find follow-ups in what is new and, with `refresh`, update
+    the working memory now (Ctrl-C skips; the next wake-up catches up). An ingest leaves the model
+    work to the background wake-ups: loading the model would keep the command for minutes."""
     from secondme.cli import err
 
     companion = services.companion()
-    if companion.unread()[0]:
+    unread = len(companion.unread()[0])
+    if unread and refresh:
         err.print("[dim]Updating the working memory…[/dim]")
     try:
-        companion.observe()
+        companion.observe(refresh=refresh)
     except KeyboardInterrupt:
         pass
+    if unread and not refresh:
+        err.print(f"[dim]The working memory reads the {unread} new memories in the background (the desktop app "
+                  "or `secondme daemon`); `secondme working-memory refresh` does it now.[/dim]")
 
 
 def add_commands(sub: Any) -> None:
