@@ -185,8 +185,8 @@ def test_gpx_without_any_time_or_date_is_a_clear_error(tmp_path: Path):
 
 
 @pytest.mark.parametrize("sample, cut, expected", [
-    ("dawarich/google_records.json", 300, r"google_records.json:near byte \d+: the JSON ends too soon"),
-    ("dawarich/google_semantic_history.json", 1000, r":near byte \d+: the JSON ends too soon"),
+    ("dawarich/google_records.json", 300, r"google_records.json:byte \d+: the JSON ends too soon"),
+    ("dawarich/google_semantic_history.json", 1000, r":byte \d+: the JSON ends too soon"),
     ("gpsbabel/tpo-sample2.gpx", 5000, r"tpo-sample2.gpx:line \d+, column \d+: the XML ends too soon"),
 ])
 def test_truncated_files_give_a_parse_error_with_position(tmp_path: Path, sample: str, cut: int, expected: str):
@@ -273,8 +273,8 @@ def test_gps_jitter_at_one_spot_adds_no_distance(tmp_path: Path, spread_s: int):
     lon = 11.97 + rng.uniform(-9e-5, 9e-5, n)
     start = 1_773_130_000
     stamps = np.sort(rng.uniform(0, spread_s, n)) if spread_s else np.zeros(n)
-    points = "".join(f'<trkpt lat="{a:.7f}" lon="{b:.7f}"><time>{time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start + s))}Z'
-                     f"</time></trkpt>\n" for a, b, s in zip(lat, lon, stamps, strict=True))
+    points = "".join(f'<trkpt lat="{a:.7f}" lon="{b:.7f}"><time>{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + s))}'
+                     "</time></trkpt>\n" for a, b, s in zip(lat, lon, stamps, strict=True))
     path = tmp_path / "jitter.gpx"
     path.write_text(f'<?xml version="1.0"?>\n<gpx version="1.1"><trk><trkseg>\n{points}</trkseg></trk></gpx>\n',
                     encoding="utf-8")

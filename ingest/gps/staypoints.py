@@ -148,9 +148,9 @@ def detect(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, p: Params = Params()
         if in_stay[a]:
             segments.append(Segment("stay", float(t[a]), float(t[b]), float(mean_lat[i]), float(mean_lon[i]), c))
         else:
-            s, e = int(before[i]), int(after[i])
-            segments.append(Segment("move", float(t[s]), float(t[e]), float(lat[a]), float(lon[a]), c,
-                                    travelled(t[s:e + 1], lat[s:e + 1], lon[s:e + 1]), path=thin(lat[s:e + 1], lon[s:e + 1])))
+            s, e = int(before[i]), int(after[i]) + 1
+            segments.append(Segment("move", float(t[s]), float(t[e - 1]), float(lat[a]), float(lon[a]), c,
+                                    travelled(t[s:e], lat[s:e], lon[s:e]), path=thin(lat[s:e], lon[s:e])))
     return segments, first
 
 
