@@ -273,8 +273,9 @@ def test_gps_jitter_at_one_spot_adds_no_distance(tmp_path: Path, spread_s: int):
     lon = 11.97 + rng.uniform(-9e-5, 9e-5, n)
     start = 1_773_130_000
     stamps = np.sort(rng.uniform(0, spread_s, n)) if spread_s else np.zeros(n)
-    points = "".join(f'<trkpt lat="{a:.7f}" lon="{b:.7f}"><time>{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + s))}'
-                     "</time></trkpt>\n" for a, b, s in zip(lat, lon, stamps, strict=True))
+    when = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + s)) for s in stamps]
+    points = "".join(f'<trkpt lat="{a:.7f}" lon="{b:.7f}"><time>{w}</time></trkpt>\n'
+                     for a, b, w in zip(lat, lon, when, strict=True))
     path = tmp_path / "jitter.gpx"
     path.write_text(f'<?xml version="1.0"?>\n<gpx version="1.1"><trk><trkseg>\n{points}</trkseg></trk></gpx>\n',
                     encoding="utf-8")
