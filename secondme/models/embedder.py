@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from secondme import offline
 from secondme.errors import ModelError
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -57,9 +58,11 @@ class MiniLMEmbedder:
     def _load(self) -> None:
         if self._pinned:
             _verify(self.model_path)
+        offline.apply()  # before onnxruntime's first import: a library user may not come through an entry point
         import onnxruntime
         from tokenizers import Tokenizer
 
+        onnxruntime.disable_telemetry_events()  # in case the host process imported onnxruntime before us
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 2
         options.inter_op_num_threads = 1

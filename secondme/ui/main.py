@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
+from secondme import offline
 from secondme.progress import Progress
 
 
@@ -124,6 +125,7 @@ def first_run(home: Any) -> bool:
 
 
 def main() -> int:
+    offline.apply()
     if "--version" in sys.argv[1:]:  # answered before a window, the data dir or a model is touched
         from secondme import __version__
 
