@@ -166,7 +166,8 @@ def run_conversation(
         people = [conversation["speaker_a"], conversation["speaker_b"]]
         if summarise is not None:
             summarise(store, people[0])  # the owner is the first speaker
-        record_of = dict(store.query("SELECT source_id, id FROM records WHERE source = 'locomo'"))
+        record_of = {r.source_id: r.id for r in store.records(
+            [i for (i,) in store.query("SELECT id FROM records WHERE source = 'locomo'")])}
         evaluator = Evaluator(store, people, max(r.time for r in records))
         for question in sample["qa"]:
             evidence = evidence_ids(question, record_of)

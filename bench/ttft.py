@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from secondme.core.protocols import ChatMessage, GenerationOptions
+from secondme.memory.crypto import Cipher
 from secondme.models.bundled import ensure_model
 from secondme.models.llama import LlamaChatModel
+from secondme.models.prefix_cache import PrefixStore
 from secondme.paths import data_dir
 
 PROFILE = "You are Ana's second self: answer as she would, briefly. What you know about her:\n" + "\n".join(
@@ -57,21 +60,23 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(tmp)
+        sealer = Cipher(os.urandom(32)).sealer("prefix-cache")  # the cache is encrypted, as in the app
         colds = []
         for _ in range(args.repeats):
-            cold_model = LlamaChatModel(path, n_threads=args.threads)  # no state_dir: no disk cache at all
+            cold_model = LlamaChatModel(path, n_threads=args.threads)  # no prefix_store: no disk cache at all
             colds.append(first_token_seconds(cold_model, first_turn, options)[0])
             prefix_tokens = cold_model.count_tokens(PROFILE)
             cold_model.close()
 
-        saving_model = LlamaChatModel(path, n_threads=args.threads, state_dir=state_dir)
+        disk_cache = PrefixStore(state_dir, sealer)
+        saving_model = LlamaChatModel(path, n_threads=args.threads, prefix_store=disk_cache)
         cold_and_save, _ = first_token_seconds(saving_model, first_turn, options)
         saving_model.close()
         state_bytes = sum(f.stat().st_size for f in state_dir.iterdir())
 
         restores = []
         for _ in range(args.repeats):
-            chat_model = LlamaChatModel(path, n_threads=args.threads, state_dir=state_dir)  # a "new process"
+            chat_model = LlamaChatModel(path, n_threads=args.threads, prefix_store=disk_cache)  # a "new process"
             seconds, answer = first_token_seconds(chat_model, first_turn, options)
             restores.append(seconds)
             if len(restores) < args.repeats:

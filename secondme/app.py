@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from secondme.companion.wakeup import Companion
     from secondme.memory.background import BackgroundConsolidation
 from secondme.memory.crypto import Cipher
+from secondme.memory.first_run import setup_lock
 from secondme.memory.keys import KeyInfo, load_or_create_key
 from secondme.memory.store import MemoryStore
 from secondme.memory.vectors import VectorIndex
@@ -49,13 +50,16 @@ def describe_model(config: Config) -> str:
     return f"built-in '{bundled_choice(config)}' model"
 
 
-def make_chat_model(config: Config, data_dir: Path, progress: ProgressCallback = no_progress) -> ChatModel:
+def make_chat_model(config: Config, data_dir: Path, cipher: Cipher, progress: ProgressCallback = no_progress,
+                    ) -> ChatModel:
+    """The configured chat model; a local one caches prompt prefixes sealed with a subkey of `cipher`."""
     model = config.model
     if model.endpoint:
         from secondme.models.openai_http import OpenAIChatModel
 
         return OpenAIChatModel(model.endpoint, model=model.endpoint_model, api_key=model.api_key or None)
     from secondme.models.llama import LlamaChatModel
+    from secondme.models.prefix_cache import PrefixStore
 
     if model.path:
         path = Path(model.path).expanduser()
@@ -67,7 +71,7 @@ def make_chat_model(config: Config, data_dir: Path, progress: ProgressCallback =
         path = ensure_model(bundled_choice(config), data_dir / "models", progress)
     return LlamaChatModel(
         path, n_ctx=model.n_ctx, n_threads=model.threads or (os.cpu_count() or 2), seed=model.seed,
-        state_dir=data_dir / "prefix-cache",
+        prefix_store=PrefixStore(data_dir / "prefix-cache", cipher.sealer("prefix-cache")),
     )
 
 
@@ -100,7 +104,7 @@ class Services:
 
     def chat_model(self, progress: ProgressCallback = no_progress) -> ChatModel:
         if self._model is None:
-            self._model = make_chat_model(self.config, self.data_dir, progress)
+            self._model = make_chat_model(self.config, self.data_dir, self.store.cipher, progress)
         return self._model
 
     def assistant(self, progress: ProgressCallback = no_progress, guest: str | None = None) -> Assistant:
@@ -125,7 +129,7 @@ class Services:
         return Assistant(
             self.chat_model(progress), recall, Persona(owner.name, owner.about), options,
             top_k=self.config.memory.top_k, instructions=InstructionBook(self.store), audience=audience,
-            guard=partial(secret_guard, self.store, audience.hidden), profile=Profile(self.store),
+            guard=partial(secret_guard, self.store), profile=Profile(self.store),
             clock=self.clock.now,
         )
 
@@ -167,8 +171,9 @@ def build(
     """Wire the services; tests pass their own embedder or model through the same door."""
     home = data_dir or default_data_dir()
     config = config or config_module.load(home)
-    key = load_or_create_key(home)
     vectors = VectorIndex.remote(config.memory.chroma_url) if config.memory.chroma_url else None
-    store = MemoryStore(home, Cipher(key.key), embedder or make_embedder(), vectors)
+    with setup_lock(home):  # two processes starting on a fresh data dir must not both make a key or migrate
+        key = load_or_create_key(home)
+        store = MemoryStore(home, Cipher(key.key), embedder or make_embedder(), vectors)
     clock = Clock.from_env(os.environ.get("SECONDME_NOW", ""), config.companion.timezone)
     return Services(config, home, key, store, model, clock)

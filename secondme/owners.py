@@ -46,8 +46,8 @@ def count_senders(found: Iterable[tuple[Path, Format]]) -> Senders:
                         return Senders([(item.speaker, 1)], item.speaker)
                     chats[item.speaker].add(f"{path}\n{item.title}")
                     messages[item.speaker] += 1
-        except ParseError:
-            continue  # reported when the file itself is ingested
+        except Exception:  # a ParseError, or a parser's own crash: reported when the file itself is ingested
+            continue
     ranked = sorted(messages, key=lambda name: (-len(chats[name]), -messages[name], name))
     return Senders([(name, messages[name]) for name in ranked])
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import platformdirs
 
+from secondme.errors import StoreError
+
 APP_NAME = "SecondMe"
 
 
@@ -28,5 +30,17 @@ def data_dir(pointer: Path | None = None) -> Path:
     pointer = pointer or pointer_file()
     chosen = pointer.read_text(encoding="utf-8").strip() if not override and pointer.is_file() else ""
     path = Path(override or chosen).expanduser() if override or chosen else Path(platformdirs.user_data_dir(APP_NAME))
-    path.mkdir(parents=True, exist_ok=True)
+    return make_private(path)
+
+
+def make_private(path: Path) -> Path:
+    """Create the data dir if needed, the user's alone (0700); from now on this process creates its files
+    0600 and folders 0700 (umask 077), whichever library writes them: SecondMe writes only to its data dir."""
+    path.mkdir(parents=True, exist_ok=True)  # before the umask: missing parents (~/.local/share) stay ordinary
+    os.umask(0o077)
+    if path.stat().st_mode & 0o077:
+        try:
+            path.chmod(0o700)
+        except OSError as error:
+            raise StoreError(f"cannot make the data dir {path} private (chmod 700): {error}") from error
     return path

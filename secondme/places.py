@@ -156,7 +156,8 @@ class Places:
 
     def _remember(self, origin: str) -> None:
         """Stays of a day stored before keep their places, so a re-ingest renders them the same."""
-        for (blob,) in self.store.query("SELECT payload FROM place_days WHERE origin = ?", (origin,)):
+        for (blob,) in self.store.query("SELECT payload FROM place_days WHERE origin = ?",
+                                        (self.store.origin_key(origin),)):
             for key, pid in self._open(blob)["places"].items():
                 if pid in self.places():
                     self._assigned.setdefault(key, pid)
@@ -178,22 +179,24 @@ class Places:
                     self._roles.add(stay, ids[_key(stay)])
             self._apply_roles()  # so most days are rendered with home and work already known
             rendered = self._render(origin, item.source, item.day, ids)
-            row = self._seal({"source": item.source, "day": item.day.to_json(), "places": ids})
+            row = self._seal({"source": item.source, "day": item.day.to_json(), "places": ids, "origin": origin})
             self.store.write("INSERT OR REPLACE INTO place_days (origin, payload, signature) VALUES (?, ?, ?)",
-                             (origin, row, self._signature(ids)))
+                             (self.store.origin_key(origin), row, self._signature(ids)))
             self._current = (origin, {i.source_id: i for i in rendered})
         return self._current[1].get(item.source_id, item)
 
     # --- home, work, and keeping records up to date ------------------------------------------
     def _days(self) -> list[tuple[str, dict[str, Any], str]]:
-        """Every stored day of visits (origin, its row, signature), after dropping days whose records are gone."""
-        rows = self.store.query("SELECT origin, payload, signature FROM place_days ORDER BY origin")
+        """Every stored day of visits (origin, its row, signature), after dropping days whose records are gone.
+        The origin column holds keyed origins; the clear origin is in the row."""
+        rows = self.store.query("SELECT origin, payload, signature FROM place_days")
         live = {o for (o,) in self.store.query(
             "SELECT DISTINCT origin FROM records WHERE origin IN (SELECT origin FROM place_days)")}
-        for origin, _, _ in rows:
-            if origin not in live:
-                self.store.write("DELETE FROM place_days WHERE origin = ?", (origin,))
-        return [(origin, self._open(blob), signature) for origin, blob, signature in rows if origin in live]
+        for key, _, _ in rows:
+            if key not in live:
+                self.store.write("DELETE FROM place_days WHERE origin = ?", (key,))
+        opened = [(self._open(blob), signature) for key, blob, signature in rows if key in live]
+        return sorted(((row["origin"], row, signature) for row, signature in opened), key=lambda day: day[0])
 
     def _roles_from(self, days: list[tuple[str, dict[str, Any], str]]) -> _Roles:
         roles = _Roles()
@@ -227,14 +230,16 @@ class Places:
                 continue
             items = self._render(origin, row["source"], Day.from_json(row["day"]), ids)
             self.store.replace_origin(origin, [to_record(i) for i in items])
-            self.store.write("UPDATE place_days SET signature = ? WHERE origin = ?", (self._signature(ids), origin))
+            self.store.write("UPDATE place_days SET signature = ? WHERE origin = ?",
+                             (self._signature(ids), self.store.origin_key(origin)))
             changed += 1
         self.touched = False
         return changed
 
     def days_on(self, on: date) -> list[tuple[Day, Labeler]]:
         """The stored days of visits of a local date (one per file), each with the labels of its stays' places."""
-        rows = self.store.query("SELECT payload FROM place_days WHERE origin LIKE ?", (f"%#{on.isoformat()}",))
+        rows = self.store.query("SELECT payload FROM place_days WHERE origin LIKE ?",
+                                (self.store.part_pattern(on.isoformat()),))
         places, out = self.places(), []
         for (blob,) in rows:
             row = self._open(blob)

@@ -11,21 +11,23 @@ from types import TracebackType
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from secondme.ingestion import SKIPPED_NAMES, Ingestor, IngestReport, never
+from secondme.ingestion import Ingestor, IngestReport, never
+from secondme.memory.origins import origin_path
 from secondme.progress import ProgressCallback, no_progress
+from secondme.scope import Scope, hidden
 
 _IGNORED_EVENTS = {"opened", "closed_no_write"}
 _TEMPORARY = ("~", ".swp", ".swx", ".tmp", ".part", ".crdownload")
 
 
-def forget_path(store: object, path: Path, report: IngestReport) -> None:
-    """Drop what a deleted file or folder brought in: its origins, its parts' ("#...") and, for a folder, its files'."""
-    key = str(path)
-    rows = store.query(  # type: ignore[attr-defined]
-        "SELECT DISTINCT origin FROM records WHERE origin = ? OR (origin >= ? AND origin < ?) "
-        "OR (origin >= ? AND origin < ?)", (key, key + "#", key + "$", key + "/", key + "0"))
-    for (origin,) in rows:
-        report.removed += store.replace_origin(origin, []).removed  # type: ignore[attr-defined]
+def forget_paths(store: object, paths: Sequence[Path], report: IngestReport) -> None:
+    """Drop what deleted files or folders brought in: their origins, their parts' and, for a folder, its
+    files' (origins are keyed in the database: they are read back from one record of each)."""
+    gone = set(paths)
+    for origin in store.origins() if gone else ():  # type: ignore[attr-defined]
+        named = Path(origin_path(origin))
+        if gone & {named, *named.parents}:
+            report.removed += store.replace_origin(origin, []).removed  # type: ignore[attr-defined]
 
 
 class _Pending(FileSystemEventHandler):
@@ -39,7 +41,7 @@ class _Pending(FileSystemEventHandler):
     def _wanted(self, path: Path) -> bool:
         root = next((r for r in self.roots if path == r or r in path.parents), None)
         parts = path.relative_to(root).parts if root else ()
-        return bool(parts) and not any(p in SKIPPED_NAMES or p.startswith(".") for p in parts) \
+        return bool(parts) and not any(hidden(p) for p in parts) \
             and not path.name.endswith(_TEMPORARY)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -64,9 +66,10 @@ class _Pending(FileSystemEventHandler):
 class Watcher:
     """Use as a context manager around the first ingest, so that no change made meanwhile is missed."""
 
-    def __init__(self, store: object, folders: Sequence[Path], quiet: float = 1.0) -> None:
+    def __init__(self, store: object, folders: Sequence[Path], quiet: float = 1.0, follow_links: bool = False) -> None:
         self.store, self.quiet = store, quiet
         self.folders = [f.resolve() for f in folders]
+        self.scope = Scope(follow_links, tuple(self.folders))  # what changes there is judged as found in a folder
         self._pending = _Pending(self.folders)
         self._observer = Observer()
 
@@ -82,7 +85,7 @@ class Watcher:
 
     def ingest_all(self, progress: ProgressCallback = no_progress) -> IngestReport:
         """Ingest everything in the watched folders (unchanged files cost a parse, nothing more)."""
-        return Ingestor(self.store).ingest(self.folders, progress)
+        return Ingestor(self.store, scope=self.scope).ingest(self.folders, progress)
 
     def step(self, stop: Callable[[], bool] = never) -> IngestReport | None:
         """Handle the changes that have settled: re-ingest what exists, forget what is gone."""
@@ -90,10 +93,8 @@ class Watcher:
         if not paths:
             return None
         existing = [p for p in paths if p.exists() and not set(p.parents) & set(paths)]  # a folder covers its files
-        report = Ingestor(self.store).ingest(existing, stop=stop) if existing else IngestReport()
-        for path in paths:
-            if not path.exists():
-                forget_path(self.store, path, report)
+        report = Ingestor(self.store, scope=self.scope).ingest(existing, stop=stop) if existing else IngestReport()
+        forget_paths(self.store, [p for p in paths if not p.exists()], report)
         return report
 
     def run(self, on_report: Callable[[IngestReport], None], stop: threading.Event | None = None,

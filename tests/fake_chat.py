@@ -9,6 +9,7 @@ from typing import Any
 
 from secondme.core.protocols import ChatMessage, GenerationOptions
 from secondme.core.types import NewRecord, Record, SearchHit
+from secondme.memory.search import in_families
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -48,8 +49,10 @@ class ListMemory:
         self.records = records
         self.added: list[NewRecord] = []
 
-    def search(self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = ()) -> list[SearchHit]:
-        shown = [r for r in self.records if r.sensitivity not in exclude_sensitivity]
+    def search(self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = (),
+               exclude_sources: Sequence[str] = ()) -> list[SearchHit]:
+        shown = [r for r in self.records if r.sensitivity not in exclude_sensitivity
+                 and not in_families(r.source, exclude_sources)]
         return [SearchHit(r, 1.0 / (n + 1)) for n, r in enumerate(shown[:k])]
 
     def forget(self, record_id: str) -> bool:

@@ -140,9 +140,9 @@ def test_a_check_in_opens_a_conversation_the_reply_continues(services: Services)
     services.assistant().ask("It went fine, thanks!", conversation)
     origins = {o for (o,) in services.store.query("SELECT origin FROM records WHERE source = 'conversation'")}
     assert f"conversation:{checkin.conversation_id}" in origins
-    turns = services.store.query("SELECT source_id FROM records WHERE origin = ? ORDER BY rowid",
+    turns = services.store.query("SELECT id FROM records WHERE origin = ? ORDER BY rowid",
                                  (f"conversation:{checkin.conversation_id}",))
-    assert len(turns) == 3 and turns[0][0] == f"conversation:{checkin.conversation_id}#0"
+    assert len(turns) == 3 and services.store.get(turns[0][0]).source_id == f"conversation:{checkin.conversation_id}#0"
     assert companion.inbox.all()[0].answered
     assert companion.wake(at(5, 14)).rule == "nothing_due"
 

@@ -1,5 +1,7 @@
 """Every registered format's parser, fed random bytes and mutated real samples, raises only ParseError.
 
+Mutations include values nested thousands of levels deep and strings and lines of megabytes.
+
 Seeds: the files under tests/data and ../shared/data (third-party samples, see its MANIFEST.md:
 Evernote, WhatsApp, Telegram, GPX, Google location history...), each cut to its first 64 KB.
 """
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from ingest.formats import FORMATS, Format, detect_format
 from ingest.items import Item, ParseError
+from ingest.jsonlimits import MAX_DEPTH
 from tests.conftest import SHARED_DATA, TEST_DATA
 
 SEED_BYTES = 64 * 1024
@@ -37,7 +40,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
     data = bytearray(seed)
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(data)))
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "repeat"]))
+        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "repeat", "nest", "long"]))
         if op == "flip" and at < len(data):
             data[at] ^= 1 << draw(st.integers(0, 7))
         elif op == "insert":
@@ -47,6 +50,12 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
             del data[at:at + draw(st.integers(1, 64))]
         elif op == "truncate":
             del data[at:]
+        elif op == "nest":  # a value nested far deeper than any reader allows (once a RecursionError)
+            depth = draw(st.sampled_from([MAX_DEPTH, MAX_DEPTH + 1, 3_000, 20_000]))
+            opening, closing = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}"), (b'[{"text":', b"}]")]))
+            data[at:at] = opening * depth + b"1" + closing * draw(st.sampled_from([depth, depth // 2]))
+        elif op == "long":  # a line or string of megabytes
+            data[at:at] = b'"' + b"x" * draw(st.integers(1 << 16, 5 << 20)) + draw(st.sampled_from([b'"', b"", b"\n"]))
         else:
             data[at:at] = data[at:at + draw(st.integers(1, 256))] * draw(st.integers(2, 8))
     return suffix, bytes(data)

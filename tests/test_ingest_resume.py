@@ -11,6 +11,9 @@ from pathlib import Path
 
 from bench.notes import make_vault
 from ingest.notes import parse_note
+from secondme.memory import origins
+from secondme.memory.crypto import Cipher
+from secondme.memory.keys import load_or_create_key
 from secondme.memory.vectors import VectorIndex
 
 NOTES = 300
@@ -28,8 +31,8 @@ def _count(db: Path) -> int:
 
 def test_killed_ingest_resumes_without_duplicates_or_loss(tmp_path: Path, secondme_home: Path):
     paths = make_vault(tmp_path / "vault", NOTES, sentences=2)
-    expected = {str(p.resolve()): sorted(i.source_id for i in parse_note(p)) for p in paths}
-    total = sum(map(len, expected.values()))
+    parsed = {str(p.resolve()): [i.source_id for i in parse_note(p)] for p in paths}
+    total = sum(map(len, parsed.values()))
     command = [sys.executable, "-m", "secondme", "ingest", str(tmp_path / "vault")]
     db = secondme_home / "memory.db"
 
@@ -51,6 +54,9 @@ def test_killed_ingest_resumes_without_duplicates_or_loss(tmp_path: Path, second
     stored: dict[str, list[str]] = {}
     for _, origin, source_id, _ in rows:
         stored.setdefault(origin, []).append(source_id)
+    cipher = Cipher(load_or_create_key(secondme_home).key)  # origins and source ids are stored keyed
+    expected = {origins.key(cipher.identifier, origins.escape(path)): sorted(map(cipher.identifier, ids))
+                for path, ids in parsed.items()}
     assert {origin: sorted(ids) for origin, ids in stored.items()} == expected
     assert all(embedded for *_, embedded in rows)
     assert VectorIndex.persistent(secondme_home / "chroma").ids() == {row[0] for row in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,12 +15,17 @@ import pytest
 
 from secondme.core.protocols import ChatMessage, ChatModel, GenerationOptions
 from secondme.core.types import NewRecord, Record
+from secondme.memory.crypto import Cipher
 from secondme.models import llama as llama_module
 from secondme.models.llama import LlamaChatModel
+from secondme.models.prefix_cache import PrefixStore
 
 PROFILE = "You are Ana's second self. Known facts: " + " ".join(
     f"Fact {i}: Ana's friend number {i} lives in city {i % 17} and likes hobby {i % 11}." for i in range(25)
 )
+
+
+SEALER = Cipher(os.urandom(32)).sealer("prefix-cache")
 
 
 def chat(question: str) -> list[ChatMessage]:
@@ -100,7 +106,8 @@ def test_next_turn_reuses_the_evaluated_prefix_in_memory(
 
 
 def run(path: Path, state_dir: Path | None, options: GenerationOptions) -> str:
-    fresh = LlamaChatModel(path, n_ctx=2048, state_dir=state_dir)  # a new instance stands for a new process
+    store = PrefixStore(state_dir, SEALER) if state_dir else None
+    fresh = LlamaChatModel(path, n_ctx=2048, prefix_store=store)  # a new instance stands for a new process
     try:
         return "".join(fresh.stream(chat("Where does friend 12 live, and what is their hobby?"), options))
     finally:

@@ -119,7 +119,7 @@ def test_the_profile_is_in_every_prompt_filtered_by_audience(store: MemoryStore)
     def system_prompt(audience: Audience) -> str:
         model = ScriptedModel("Fine.")
         assistant = Assistant(model, store, Persona("Ana"), audience=audience, profile=profile,
-                              guard=lambda: secret_guard(store, audience.hidden))
+                              guard=lambda: secret_guard(store))
         assistant.ask("How are you?")
         return model.prompts[-1][0]["content"]
 
@@ -129,7 +129,7 @@ def test_the_profile_is_in_every_prompt_filtered_by_audience(store: MemoryStore)
     assert "Works as a nurse" in stranger and "Robin" not in stranger and "Kasimir" not in stranger
     friend = system_prompt(Audience("Cy", allow_private=True))
     assert "Dates Robin" in friend and "Kasimir" not in friend
-    assert "kasimir" in secret_guard(store, Audience("Bo").hidden).leaks("He said K-a-s-i-m-i-r, I think")
+    assert "kasimir" in secret_guard(store).leaks("He said K-a-s-i-m-i-r, I think")
 
 
 def test_profile_answers_are_kept_only_when_their_summary_says_them() -> None:

@@ -29,7 +29,6 @@ from secondme.companion.working_memory import SCHEMA as MEMORY_SCHEMA
 from secondme.companion.working_memory import Version, WorkingMemory, compact
 from secondme.config import CompanionConfig
 from secondme.core.protocols import ChatMessage, ChatModel, GenerationOptions
-from secondme.core.types import Sensitivity
 from secondme.memory.standing import secret_guard
 from secondme.memory.store import MemoryStore
 
@@ -148,11 +147,13 @@ class Companion:
         return self.owner or "the user"
 
     def state(self, name: str, default: str = "") -> str:
-        rows = self.store.query("SELECT value FROM companion_state WHERE name = ?", (name,))
-        return rows[0][0] if rows else default
+        """A value of the companion's state (encrypted: the last decision quotes its message)."""
+        rows = self.store.query("SELECT payload FROM companion_state WHERE name = ?", (name,))
+        return self.store.cipher.decrypt(rows[0][0]) if rows else default
 
     def set_state(self, name: str, value: str) -> None:
-        self.store.write("INSERT OR REPLACE INTO companion_state (name, value) VALUES (?, ?)", (name, value))
+        self.store.write("INSERT OR REPLACE INTO companion_state (name, payload) VALUES (?, ?)",
+                         (name, self.store.cipher.encrypt(value)))
 
     # -- observing -------------------------------------------------------------------------------
 
@@ -328,7 +329,7 @@ class Companion:
         words of a check-in ("appointment", "tomorrow") do not count: a secret note that says
         "appointment" must not silence every check-in that does."""
         shown = {w.lower() for m in messages for w in re.findall(r"\w+", m["content"])} | EVERYDAY
-        return [w for w in secret_guard(self.store, (Sensitivity.SECRET,)).leaks(message) if w not in shown]
+        return [w for w in secret_guard(self.store).leaks(message) if w not in shown]
 
     # -- the digest ------------------------------------------------------------------------------
 

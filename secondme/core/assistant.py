@@ -22,6 +22,7 @@ from secondme.core.types import Citation, NewRecord, Record, SearchHit, Sensitiv
 
 CONVERSATION_SOURCE = "conversation"
 GUEST_SOURCE = "guest"
+CHAT_SOURCES = (CONVERSATION_SOURCE, GUEST_SOURCE)  # source families of the chats held with SecondMe
 REPLY_KIND = "reply"
 TURN_KIND = "turn"
 ABOUT_ME_QUERY = "me my life family friends partner work job projects hobbies habits home"
@@ -31,7 +32,11 @@ BLOCKED_ANSWER = "I'm sorry, that is something I can't share."
 class MemoryAccess(Protocol):
     """What the chat engine needs of the memory store."""
 
-    def search(self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = ()) -> list[SearchHit]: ...
+    def search(
+        self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = (), exclude_sources: Sequence[str] = ()
+    ) -> list[SearchHit]:
+        """The best memories, leaving out these sensitivities and source families ("guest" holds
+        "guest:Tomas"), and any summary of such records."""
 
     def add(self, records: Sequence[NewRecord]) -> object: ...
 
@@ -68,6 +73,12 @@ class Audience:
     @property
     def visible(self) -> tuple[str, ...]:
         return tuple(level for level in Sensitivity if level not in self.hidden)
+
+    @property
+    def hidden_sources(self) -> tuple[str, ...]:
+        """A guest sees no chat held with SecondMe: not the owner's, not another guest's (nor their
+        own earlier ones: the chat going on is in their prompt)."""
+        return () if self.guest is None else CHAT_SOURCES
 
 
 def is_evidence(record: Record) -> bool:
@@ -200,7 +211,9 @@ class Assistant:
 
     def recall(self, question: str) -> list[SearchHit]:
         """The memories that may back an answer, among those this audience may see."""
-        hits = self.memory.search(question, k=self.top_k * 4, exclude_sensitivity=self.audience.hidden)
+        audience = self.audience
+        hits = self.memory.search(question, k=self.top_k * 4, exclude_sensitivity=audience.hidden,
+                                  exclude_sources=audience.hidden_sources)
         return [h for h in hits if is_evidence(h.record)][: self.top_k]
 
     def reply(self, conversation: Conversation, question: str) -> Reply:

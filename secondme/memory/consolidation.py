@@ -88,8 +88,9 @@ class Consolidator:
 
     def failures(self) -> list[Failure]:
         rows = self._store.query(
-            "SELECT step, record_ids, error, attempts FROM consolidation_failures ORDER BY failed_at")
-        return [Failure(step, tuple(json.loads(ids)), error, attempts) for step, ids, error, attempts in rows]
+            "SELECT step, record_ids, payload, attempts FROM consolidation_failures ORDER BY failed_at")
+        decrypt = self._store.cipher.decrypt
+        return [Failure(step, tuple(json.loads(ids)), decrypt(error), attempts) for step, ids, error, attempts in rows]
 
     def run(self, progress: ProgressCallback | None = None, limit: int | None = None, stop: Event | None = None,
             only_failed: bool = False) -> Report:
@@ -132,7 +133,7 @@ class Consolidator:
     def _last_segment(self, key: str) -> Record | None:
         """The latest summary of a stream (its time is that of the last record it covers)."""
         rows = self._store.query("SELECT id FROM records WHERE origin = ? ORDER BY time_ts DESC, rowid DESC LIMIT 1",
-                                 (f"segment:{key}",))
+                                 (self._store.origin_key(f"segment:{key}"),))
         found = self._store.records([rows[0][0]]) if rows else []
         return found[0] if found else None
 
@@ -149,9 +150,10 @@ class Consolidator:
 
     def _queue(self, step: str, ids: Sequence[str], failed: StepFailed, report: Report) -> None:
         self._store.write(
-            "INSERT INTO consolidation_failures (step, record_ids, error, failed_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (step, record_ids) DO UPDATE SET attempts = attempts + 1, error = excluded.error, "
-            "failed_at = excluded.failed_at", (step, json.dumps(sorted(ids)), str(failed)[:500], _now()))
+            "INSERT INTO consolidation_failures (step, record_ids, payload, failed_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (step, record_ids) DO UPDATE SET attempts = attempts + 1, payload = excluded.payload, "
+            "failed_at = excluded.failed_at",
+            (step, json.dumps(sorted(ids)), self._store.cipher.encrypt(str(failed)[:500]), _now()))
         report.failures += 1
 
     def _existing_topics(self) -> list[Record]:
@@ -174,15 +176,16 @@ class Consolidator:
         replaced = self._outdated(window)
         segment = segments.record(key, window, summary, segments.source_id(ids))
         with self._store.batch() as batch:
-            segment_id = (batch.add([segment]) or [_id_of(batch, segment.origin, segment.source_id)])[0]
+            segment_id = (batch.add([segment]) or [_id_of(batch, self._store.origin_key(segment.origin),
+                                                          self._store.source_key(segment.source_id))])[0]
             batch.executemany("INSERT OR IGNORE INTO summary_links (summary_id, record_id) VALUES (?, ?)",
                               [(segment_id, record_id) for record_id in ids])
             batch.executemany("INSERT OR REPLACE INTO supersessions (record_id, superseded_by, noted_at) "
                               "VALUES (?, ?, ?)", [(old, new, _now()) for old, new in replaced])
             if replaced:
                 _outdate_summaries(batch, [old for old, _ in replaced], segment_id)
-            batch.execute("INSERT OR REPLACE INTO segment_topics (segment_id, title) VALUES (?, ?)",
-                          (segment_id, summary.topic))
+            batch.execute("INSERT OR REPLACE INTO segment_topics (segment_id, payload) VALUES (?, ?)",
+                          (segment_id, self._store.cipher.encrypt(summary.topic)))
         report.segments += 1
         report.covered += len(ids)
         return segment.text
@@ -240,7 +243,8 @@ class Consolidator:
     def _topics(self, report: Report, progress: ProgressCallback, stop: Event | None) -> bool:
         """Merge every segment no topic holds yet into its topic, a few segments per call; False if stopped."""
         waiting = self._waiting(_TOPIC_PENDING)
-        titles = dict(self._store.query("SELECT segment_id, title FROM segment_topics"))
+        titles = {segment_id: self._store.cipher.decrypt(payload)
+                  for segment_id, payload in self._store.query("SELECT segment_id, payload FROM segment_topics")}
         existing = self._existing_topics()
         named = [titles.get(segment.id) or self._unnamed(segment, existing) for segment in waiting]
         groups: dict[str, tuple[str, list[Record]]] = {}
@@ -395,5 +399,5 @@ def _now() -> str:
 
 
 def _id_of(batch: Any, origin: str, source_id: str) -> str:
-    """The id of a segment stored by an earlier run (same origin and covered records)."""
+    """The id of a segment stored by an earlier run (same origin and covered records; both keyed)."""
     return batch.rows("SELECT id FROM records WHERE origin = ? AND source_id = ?", (origin, source_id))[0][0]

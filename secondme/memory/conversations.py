@@ -26,7 +26,7 @@ class ConversationInfo:
     turns: int
 
 
-def _turn_number(source_id: str) -> int:
+def _turn_number(source_id: str) -> int:  # the clear source id, "conversation:<id>#<turn>", is in the payload
     tail = source_id.rpartition("#")[2]
     return int(tail) if tail.isdigit() else 0
 
@@ -38,7 +38,11 @@ class ConversationLog:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
 
+    def _key(self, conversation_id: str) -> str:
+        return self._store.origin_key(PREFIX + conversation_id)
+
     def recent(self, limit: int = 100) -> list[ConversationInfo]:
+        # conversation origins are stored as they are (origins.CLEAR_SCHEMES): found by their prefix
         rows = self._store.query(
             "SELECT c.origin, (SELECT f.id FROM records f WHERE f.origin = c.origin ORDER BY f.kind != ?, f.rowid "
             "LIMIT 1), 0, MAX(c.time_ts), COUNT(*) FROM records c WHERE c.source = ? AND c.origin LIKE ? "
@@ -57,7 +61,7 @@ class ConversationLog:
     def load(self, conversation_id: str) -> Conversation:
         """The conversation with its turns in order (empty turns for an unknown id)."""
         rows = self._store.query("SELECT id FROM records WHERE origin = ? AND source = ? AND kind IN (?, ?)",
-                                 (PREFIX + conversation_id, CONVERSATION_SOURCE, TURN_KIND, REPLY_KIND))
+                                 (self._key(conversation_id), CONVERSATION_SOURCE, TURN_KIND, REPLY_KIND))
         records = sorted(self._store.records([i for (i,) in rows]), key=lambda r: _turn_number(r.source_id))
         turns: list[ChatMessage] = [
             {"role": "user" if r.kind == TURN_KIND else "assistant", "content": r.text} for r in records]
@@ -65,7 +69,7 @@ class ConversationLog:
 
     def delete(self, conversation_id: str) -> int:
         """Forget every record of a conversation; how many there were."""
-        rows = self._store.query("SELECT id FROM records WHERE origin = ?", (PREFIX + conversation_id,))
+        rows = self._store.query("SELECT id FROM records WHERE origin = ?", (self._key(conversation_id),))
         return sum(self._store.forget(record_id) for (record_id,) in rows)
 
     def drop_last_exchange(self, conversation: Conversation) -> str:
@@ -77,7 +81,8 @@ class ConversationLog:
         origin = PREFIX + conversation.id
         for index in (len(turns) - 1, len(turns)):
             for (record_id,) in self._store.query("SELECT id FROM records WHERE origin = ? AND source_id = ?",
-                                                  (origin, f"{origin}#{index}")):
+                                                  (self._key(conversation.id), self._store.source_key(
+                                                      f"{origin}#{index}"))):
                 self._store.forget(record_id)
         question = turns[-2]["content"]
         del turns[-2:]

@@ -1,4 +1,4 @@
-"""Encryption of record payloads, and keyed hashes of their content and search terms."""
+"""Encryption of record payloads and caches, and keyed hashes of their content, identifiers and search terms."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from secondme.errors import StoreError
 FORMAT_VERSION = 1
 _NONCE_BYTES = 12
 TERM_HEX_CHARS = 16
+IDENTIFIER_HEX_CHARS = 32
 _TERM_CACHE_SIZE = 200_000
 
 
@@ -24,14 +25,35 @@ def _subkey(key: bytes, purpose: str) -> bytes:
     return hkdf.derive(key)
 
 
+class Sealer:
+    """AES-256-GCM over bytes with a subkey of its own: a cache file sealed to its name (`context`)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, data: bytes, context: bytes) -> bytes:
+        """A random 12-byte nonce, then the ciphertext and its tag."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, context)
+
+    def open(self, blob: bytes, context: bytes) -> bytes | None:
+        """The data `seal` was given, or None when the blob is damaged or sealed by another key or context."""
+        try:
+            return self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], context)
+        except (InvalidTag, ValueError):
+            return None
+
+
 class Cipher:
-    """AES-256-GCM for payloads, HMAC-SHA256 for content hashes and search terms; one subkey each."""
+    """AES-256-GCM for payloads, HMAC-SHA256 for content hashes, identifiers and search terms; one subkey each."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise StoreError(f"the encryption key must be 32 bytes, not {len(key)}")
+        self._key = key
         self._aead = AESGCM(_subkey(key, "encrypt"))
         self._hash_key = _subkey(key, "content-hash")
+        self._identifier_key = _subkey(key, "identifier")
         self._term_key = _subkey(key, "term")
         self._terms: dict[str, str] = {}
 
@@ -57,6 +79,14 @@ class Cipher:
     def keyed_hash(self, text: str) -> str:
         """HMAC-SHA256 of `text` as hex: equal texts match without the text being stored."""
         return hmac.new(self._hash_key, text.encode(), hashlib.sha256).hexdigest()
+
+    def identifier(self, text: str) -> str:
+        """The keyed hash of an identifier that may carry content (a path, a heading, a name), 32 hex chars."""
+        return hmac.new(self._identifier_key, text.encode(), hashlib.sha256).hexdigest()[:IDENTIFIER_HEX_CHARS]
+
+    def sealer(self, purpose: str) -> Sealer:
+        """Encryption of bytes (a cache, not a record) under a subkey for `purpose`."""
+        return Sealer(_subkey(self._key, f"seal/{purpose}"))
 
     def term(self, token: str) -> str:
         """The keyed hash of a normalised search term, 16 hex chars (cached per process)."""

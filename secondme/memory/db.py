@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from secondme.errors import StoreError
+from secondme.memory import backups, origins
 from secondme.memory.crypto import Cipher
 from secondme.memory.terms import tokens
 
@@ -62,11 +63,12 @@ def _create_fts(db: sqlite3.Connection) -> None:
             DELETE FROM records_fts WHERE rowid = old.rowid;
         END"""
     )
-    db.execute(
-        """CREATE TRIGGER records_fts_update AFTER UPDATE OF payload ON records BEGIN
-            UPDATE records_fts SET terms = sm_terms(new.payload) WHERE rowid = new.rowid;
-        END"""
-    )
+    db.execute(_FTS_UPDATE)
+
+
+_FTS_UPDATE = """CREATE TRIGGER records_fts_update AFTER UPDATE OF payload ON records BEGIN
+    UPDATE records_fts SET terms = sm_terms(new.payload) WHERE rowid = new.rowid;
+END"""
 
 
 def _create_memory_links(db: sqlite3.Connection) -> None:
@@ -161,6 +163,64 @@ def _create_places(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE place_days (origin TEXT PRIMARY KEY, payload BLOB NOT NULL, signature TEXT NOT NULL)")
 
 
+def _key_identities(db: sqlite3.Connection) -> None:
+    """Source ids and origins can carry content (a note's headings, a speaker, a file or chat name): the
+    clear values move into the encrypted payloads, the columns keep keyed hashes (origins.py). The
+    searchable words do not change: the FTS update trigger is left out meanwhile (half the time)."""
+    db.execute("DROP TRIGGER records_fts_update")
+    db.execute(
+        "UPDATE records SET payload = sm_encrypt(json_set(sm_decrypt(payload), '$.source_id', source_id, "
+        "'$.origin', sm_legacy_origin(origin))), source_id = sm_identifier(source_id), "
+        "origin = sm_origin_key(sm_legacy_origin(origin))"
+    )
+    db.execute(_FTS_UPDATE)
+    db.execute(
+        "UPDATE place_days SET payload = sm_encrypt(json_set(sm_decrypt(payload), '$.origin', "
+        "sm_legacy_origin(origin))), origin = sm_origin_key(sm_legacy_origin(origin))"
+    )
+
+
+def _rebuild(db: sqlite3.Connection, table: str, columns: str, select: str) -> None:
+    """Replace a table by one of new columns filled by `select` (run on the old one)."""
+    db.execute(f"CREATE TABLE {table}_new ({columns})")
+    db.execute(f"INSERT INTO {table}_new {select} FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+
+
+def _seal_names(db: sqlite3.Connection) -> None:
+    """Topic titles, failed model answers, the companion's state (its last message) and guests' names
+    were clear: encrypted (a guest found by the keyed hash of the casefolded name)."""
+    _rebuild(db, "segment_topics", "segment_id TEXT PRIMARY KEY, payload BLOB NOT NULL",
+             "SELECT segment_id, sm_encrypt(title)")
+    _rebuild(db, "companion_state", "name TEXT PRIMARY KEY, payload BLOB NOT NULL", "SELECT name, sm_encrypt(value)")
+    _rebuild(db, "consolidation_failures",
+             "step TEXT NOT NULL, record_ids TEXT NOT NULL, payload BLOB NOT NULL, attempts INTEGER NOT NULL "
+             "DEFAULT 1, failed_at TEXT NOT NULL, PRIMARY KEY (step, record_ids)",
+             "SELECT step, record_ids, sm_encrypt(error), attempts, failed_at")
+    guests = db.execute("SELECT name, allow_private, created_at FROM guests").fetchall()
+    db.execute("DROP TABLE guests")
+    db.execute(
+        """CREATE TABLE guests (
+            key TEXT PRIMARY KEY, payload BLOB NOT NULL, allow_private INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL)"""
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO guests VALUES (sm_identifier(?), sm_encrypt(?), ?, ?)",
+        [(name.casefold(), name, allow, created) for name, allow, created in guests],
+    )
+
+
+def _functions(db: sqlite3.Connection, cipher: Cipher) -> None:
+    """The SQL functions of the FTS triggers (sm_terms) and of the migrations that encrypt what was clear."""
+    db.create_function("sm_terms", 1, lambda blob: payload_terms(cipher, blob), deterministic=True)
+    db.create_function("sm_encrypt", 1, cipher.encrypt)
+    db.create_function("sm_decrypt", 1, cipher.decrypt, deterministic=True)
+    db.create_function("sm_identifier", 1, cipher.identifier, deterministic=True)
+    db.create_function("sm_origin_key", 1, lambda origin: origins.key(cipher.identifier, origin), deterministic=True)
+    db.create_function("sm_legacy_origin", 1, origins.legacy)
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("create_records", _create_records),
@@ -171,7 +231,11 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("create_chat_owners", _create_chat_owners),
     ("create_companion", _create_companion),
     ("create_places", _create_places),
+    ("key_identities", _key_identities),
+    ("seal_names", _seal_names),
 ]
+# Migrations that rewrite clear content: the old text must not stay in free pages or the write-ahead log.
+_ERASING = {"key_identities", "seal_names"}
 
 
 def migrate(db: sqlite3.Connection) -> list[str]:
@@ -207,15 +271,29 @@ def _check_key(db: sqlite3.Connection, cipher: Cipher, path: Path) -> None:
 
 
 def open_db(path: Path, cipher: Cipher) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) the store's database; StoreError on a wrong key."""
+    """Open (creating and migrating as needed) the store's database; StoreError naming the file on a
+    wrong key or a damaged file (see backups.check_file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    backups.check_file(path)
+    try:
+        return _open(path, cipher)
+    except sqlite3.DatabaseError as error:
+        hint = f": {backups.advice(path.parent)}" if backups.is_damage(error) else ""
+        raise StoreError(f"cannot open the database {path}: {error}{hint}") from error
+
+
+def _open(path: Path, cipher: Cipher) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
-        db.create_function("sm_terms", 1, lambda blob: payload_terms(cipher, blob), deterministic=True)
-        migrate(db)
+        db.execute("PRAGMA secure_delete = ON")  # deleted rows are zeroed, not left readable in free space
+        _functions(db, cipher)
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            _check_key(db, cipher, path)  # before a migration decrypts with a wrong key
+        if _ERASING & set(migrate(db)):
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         _check_key(db, cipher, path)
     except BaseException:
         db.close()

@@ -19,8 +19,11 @@ class RecallingStore:
         self.retriever = retriever
         self.clock = clock
 
-    def search(self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = ()) -> list[SearchHit]:
-        memories = self.retriever.retrieve(query, k, now=self.clock(), exclude_sensitivity=exclude_sensitivity)
+    def search(
+        self, query: str, k: int = 10, *, exclude_sensitivity: Sequence[str] = (), exclude_sources: Sequence[str] = ()
+    ) -> list[SearchHit]:
+        memories = self.retriever.retrieve(query, k, now=self.clock(), exclude_sensitivity=exclude_sensitivity,
+                                           exclude_sources=exclude_sources)
         return [replace(m.hit, score=m.score, level=m.level, superseded_by=m.superseded_by if m.outdated else None)
                 for m in memories]
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 from secondme.core.types import Record, SearchHit
 from secondme.memory.query import QueryPlan, understand
+from secondme.memory.search import families_sql, in_families
 from secondme.memory.store import MemoryStore
 
 Level = Literal["raw", "segment", "topic"]
@@ -80,14 +81,15 @@ class Retriever:
         self._places = tuple(known_places)
 
     def retrieve(
-        self, query: str, k: int = 8, *, now: datetime, exclude_sensitivity: Sequence[str] = ()
+        self, query: str, k: int = 8, *, now: datetime, exclude_sensitivity: Sequence[str] = (),
+        exclude_sources: Sequence[str] = (),
     ) -> list[Memory]:
-        """The `k` best memories for `query` asked at `now` (which resolves "last weekend" and the like)."""
+        """The `k` best memories for `query` asked at `now` (which resolves "last weekend" and the like).
+        Records of the source families `exclude_sources` are left out, and so are the summaries of any."""
         plan = understand(query, now, self._people, self._places)
         limit = max(self.config.candidates, 3 * k)
-        windowed = self._store.search(
-            plan.search_text, limit, since=plan.since, until=plan.until, exclude_sensitivity=exclude_sensitivity
-        )
+        hide = {"exclude_sensitivity": exclude_sensitivity, "exclude_sources": exclude_sources}
+        windowed = self._store.search(plan.search_text, limit, since=plan.since, until=plan.until, **hide)
         found = {hit.record.id: hit for hit in windowed}
         scores = {hit.record.id: self._score(hit.record, hit.score, plan, now) for hit in windowed}
         if (plan.since or plan.until) and not _looks_back(plan):
@@ -95,11 +97,14 @@ class Retriever:
             # down: the whole memory is ranked, records of that time get a boost.
             boost = self.config.window_boost
             scores = {i: s * self.config.window_only_factor for i, s in scores.items()}
-            for hit in self._store.search(plan.search_text, limit, exclude_sensitivity=exclude_sensitivity):
+            for hit in self._store.search(plan.search_text, limit, **hide):
                 found[hit.record.id] = hit
                 score = self._score(hit.record, hit.score, plan, now) * (boost if _in_window(hit.record, plan) else 1)
                 scores[hit.record.id] = max(scores.get(hit.record.id, 0.0), score)
-        replaced = self._replacements(found, plan, exclude_sensitivity)
+        for summary_id in self._summarising([i for i, hit in found.items() if level_of(hit.record) != "raw"],
+                                            exclude_sources):
+            del found[summary_id], scores[summary_id]
+        replaced = self._replacements(found, plan, exclude_sensitivity, exclude_sources)
         for old, new in replaced.items():  # in the order found, so a chain passes its score along
             if new in found:  # (a replacement the question may not see is left out)
                 scores[new] = max(scores.get(new, 0.0), scores[old])
@@ -134,12 +139,37 @@ class Retriever:
             factor *= 1 + config.name_bonus * sum(name.lower() in tagged for name in names) / len(names)
         return fused * factor
 
+    def _summarising(self, ids: Sequence[str], families: Sequence[str]) -> set[str]:
+        """The summaries among `ids` that stand for a record of these source families (through
+        other summaries too: topic -> segment -> record)."""
+        if not families or not ids:
+            return set()
+        condition, params = families_sql(families)
+        rows = self._store.query(
+            "WITH RECURSIVE covered(summary_id, record_id) AS ("
+            f"SELECT summary_id, record_id FROM summary_links WHERE summary_id IN ({_marks(ids)}) "
+            "UNION SELECT c.summary_id, l.record_id FROM covered c JOIN summary_links l ON l.summary_id = c.record_id) "
+            f"SELECT DISTINCT c.summary_id FROM covered c JOIN records r ON r.id = c.record_id WHERE {condition}",
+            [*ids, *params],
+        )
+        return {summary_id for (summary_id,) in rows}
+
+    def _allowed(
+        self, records: list[Record], exclude_sensitivity: Sequence[str], exclude_sources: Sequence[str]
+    ) -> list[Record]:
+        """The records these sensitivities and source families allow; a summary of any record of
+        those families is left out too."""
+        summarising = self._summarising([r.id for r in records if level_of(r) != "raw"], exclude_sources)
+        return [r for r in records if str(r.sensitivity) not in exclude_sensitivity
+                and not in_families(r.source, exclude_sources) and r.id not in summarising]
+
     def _replacements(
-        self, found: dict[str, SearchHit], plan: QueryPlan, exclude_sensitivity: Sequence[str]
+        self, found: dict[str, SearchHit], plan: QueryPlan, exclude_sensitivity: Sequence[str],
+        exclude_sources: Sequence[str],
     ) -> dict[str, str]:
         """{replaced id: replacing id} for the candidates and their replacements, in chain order.
         Replacements not among the candidates are added to `found` when the question's time
-        window and sensitivity allow them; the others still mark what they replace as outdated."""
+        window, sensitivity and sources allow them; the others still mark what they replace as outdated."""
         replaced: dict[str, str] = {}
         pending = list(found)
         for _ in range(_CHAIN_MAX):
@@ -150,16 +180,19 @@ class Retriever:
             )
             fresh = [new for old, new in rows if new not in found]
             pending = []
-            for record in self._store.records(list(dict.fromkeys(fresh))):
-                if str(record.sensitivity) not in exclude_sensitivity and _in_window(record, plan):
+            for record in self._allowed(self._store.records(list(dict.fromkeys(fresh))), exclude_sensitivity,
+                                        exclude_sources):
+                if _in_window(record, plan):
                     found[record.id] = SearchHit(record, 0.0)
                     pending.append(record.id)
             replaced |= {old: new for old, new in rows if old not in replaced}
         return replaced
 
-    def expand(self, memory: Memory, exclude_sensitivity: Sequence[str] = ()) -> list[Record]:
-        """The raw records a summary stands for (following topic -> segment -> record links),
-        oldest first; a raw memory expands to its own record."""
+    def expand(
+        self, memory: Memory, exclude_sensitivity: Sequence[str] = (), exclude_sources: Sequence[str] = ()
+    ) -> list[Record]:
+        """The raw records a summary stands for (following topic -> segment -> record links) that
+        these sensitivities and source families allow, oldest first; a raw memory expands to its own record."""
         if memory.level == "raw":
             return [memory.record]
         seen = {memory.record.id}
@@ -172,11 +205,8 @@ class Retriever:
             frontier = [record_id for (record_id,) in rows if record_id not in seen]
             seen.update(frontier)
             linked += frontier
-        records = [
-            record
-            for record in self._store.records(linked)
-            if level_of(record) == "raw" and str(record.sensitivity) not in exclude_sensitivity
-        ]
+        allowed = self._allowed(self._store.records(linked), exclude_sensitivity, exclude_sources)
+        records = [record for record in allowed if level_of(record) == "raw"]
         return sorted(records, key=lambda record: record.time)
 
 

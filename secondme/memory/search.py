@@ -27,14 +27,30 @@ def candidates(k: int) -> int:
     return max(50, 5 * k)
 
 
+def in_families(source: str, families: Sequence[str]) -> bool:
+    """Whether `source` is one of these source families: a family is a source name and every
+    `name:...` source (the family "guest" holds "guest:Tomas" and "guest:Bo")."""
+    return any(source == family or source.startswith(f"{family}:") for family in families)
+
+
+def families_sql(families: Sequence[str]) -> tuple[str, list[Any]]:
+    """An SQL condition on `records r` true for sources of these families, and its parameters
+    (`name:...` as a range, which the index on source answers)."""
+    clauses = ["r.source = ? OR (r.source >= ? AND r.source < ?)"] * len(families)
+    params = [value for family in families for value in (family, f"{family}:", f"{family};")]
+    return " OR ".join(f"({c})" for c in clauses), params
+
+
 @dataclass(frozen=True)
 class Filters:
-    """What a search is limited to: a time range (both ends inclusive), sources, sensitivities left out."""
+    """What a search is limited to: a time range (both ends inclusive), sources, sensitivities and
+    source families (see `in_families`) left out."""
 
     since: datetime | None = None
     until: datetime | None = None
     sources: Sequence[str] | None = None
     exclude_sensitivity: Sequence[str] = ()
+    exclude_sources: Sequence[str] = ()
 
     def sql(self) -> tuple[str, list[Any]]:
         """An SQL condition on `records r` (with a leading AND when not empty) and its parameters."""
@@ -53,12 +69,16 @@ class Filters:
             if values:
                 clauses.append(f"r.{column} {op} ({', '.join('?' * len(values))})")
                 params.extend(str(v) for v in values)
+        if self.exclude_sources:
+            condition, values = families_sql(self.exclude_sources)
+            clauses.append(f"NOT ({condition})")
+            params.extend(values)
         return "".join(f" AND {c}" for c in clauses), params
 
     @property
     def active(self) -> bool:
         """Whether any condition is set."""
-        return bool(self.since or self.until or self.sources or self.exclude_sensitivity)
+        return bool(self.since or self.until or self.sources or self.exclude_sensitivity or self.exclude_sources)
 
     def keep(self, db: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
         """The ids, in order, of records that meet the conditions."""
@@ -76,8 +96,9 @@ class Filters:
         rows = db.execute(f"SELECT r.id FROM records r WHERE 1{condition} LIMIT ?", [*params, limit])
         return [record_id for (record_id,) in rows]
 
-    def where(self) -> dict[str, Any] | None:
-        """The same conditions as a chromadb metadata filter."""
+    def where(self, db: sqlite3.Connection) -> dict[str, Any] | None:
+        """The same conditions as a chromadb metadata filter (the families left out are looked up in
+        `db`: chromadb matches whole values only)."""
         conditions: list[dict[str, Any]] = []
         if self.since is not None:
             conditions.append({"time_ts": {"$gte": self.since.timestamp()}})
@@ -87,6 +108,12 @@ class Filters:
             conditions.append({"source": {"$in": [str(s) for s in self.sources]}})
         if self.exclude_sensitivity:
             conditions.append({"sensitivity": {"$nin": [str(s) for s in self.exclude_sensitivity]}})
+        if self.exclude_sources:
+            condition, params = families_sql(self.exclude_sources)
+            hidden = [source for (source,) in db.execute(f"SELECT DISTINCT r.source FROM records r WHERE {condition}",
+                                                         params)]
+            if hidden:
+                conditions.append({"source": {"$nin": hidden}})
         if len(conditions) > 1:
             return {"$and": conditions}
         return conditions[0] if conditions else None
@@ -128,7 +155,7 @@ def vector_ranking(
     allowed = filters.matching(db, _EXACT_MAX + 1)
     if len(allowed) <= _EXACT_MAX:  # chromadb's filtered HNSW can miss all of a few allowed entries
         return index.nearest_among(vector, allowed, limit)
-    return [record_id for record_id, _ in index.query(vector, limit, filters.where())]
+    return [record_id for record_id, _ in index.query(vector, limit, filters.where(db))]
 
 
 def fuse(rankings: dict[str, list[str]], k: int = RRF_K) -> list[tuple[str, float, dict[str, int]]]:

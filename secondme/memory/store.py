@@ -1,4 +1,7 @@
-"""The memory store: encrypted records in SQLite (the truth), FTS5 by trigger, vectors in chromadb."""
+"""The memory store: encrypted records in SQLite (the truth), FTS5 by trigger, vectors in chromadb.
+
+A record's source id and origin can carry content (a note's headings, a speaker, a file name): they are
+kept in the encrypted payload, and their columns hold keyed hashes (see origins.py), enough to find them."""
 
 from __future__ import annotations
 
@@ -16,13 +19,14 @@ import numpy as np
 from secondme.core.protocols import Embedder
 from secondme.core.types import NewRecord, Record, SearchHit, Sensitivity
 from secondme.errors import StoreError
+from secondme.memory import backups, origins
 from secondme.memory import search as retrieval
 from secondme.memory.crypto import Cipher
 from secondme.memory.db import open_db
 from secondme.memory.vectors import VectorIndex
 from secondme.progress import Progress, ProgressCallback, no_progress
 
-_COLUMNS = "id, source, source_id, origin, kind, content_hash, time, sensitivity, payload"
+_COLUMNS = "id, source, kind, content_hash, time, sensitivity, payload"
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,8 @@ def _utc(moment: datetime) -> datetime:
 
 def _payload(record: NewRecord) -> str:
     """The JSON of a record's encrypted fields."""
-    fields = {"text": record.text, "title": record.title, "people": list(record.people), "place": record.place}
+    fields = {"text": record.text, "title": record.title, "people": list(record.people), "place": record.place,
+              "source_id": record.source_id, "origin": record.origin}
     if record.speaker or record.links:  # left out when empty, so older records keep their hashes
         fields |= {"speaker": record.speaker, "links": list(record.links)}
     return json.dumps(fields, ensure_ascii=False)
@@ -53,15 +58,51 @@ class MemoryStore:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._cipher = cipher
         self._embedder = embedder
-        self._db = open_db(data_dir / "memory.db", cipher)
-        self._vectors = vectors if vectors is not None else VectorIndex.persistent(data_dir / "chroma")
+        self._path = data_dir / "memory.db"
+        self._db = open_db(self._path, cipher)
         self._lock = threading.Lock()
+        try:
+            backups.take_if_due(self._db, self._path)
+            self._vectors = vectors if vectors is not None else VectorIndex.persistent(data_dir / "chroma")
+            self._requeue_lost_vectors()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _requeue_lost_vectors(self) -> None:
+        """Mark pending again the records marked embedded whose vectors are gone (a deleted or emptied
+        vector index), so that reindex or the next add embeds them; pending_vectors() reports them."""
+        total, pending = self._db.execute(  # index scans only (~10 ms at 50,000 records)
+            "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM records WHERE embedded = 0)"
+        ).fetchone()
+        if self._vectors.count() >= total - pending:
+            return
+        present = self._vectors.ids()
+        lost = [(i,) for (i,) in self._db.execute("SELECT id FROM records WHERE embedded = 1") if i not in present]
+        with self._transaction():
+            self._db.executemany("UPDATE records SET embedded = 0 WHERE id = ?", lost)
+
+    def pending_vectors(self) -> int:
+        """How many records are not in the vector index (found by keywords only until they are embedded)."""
+        return self._scalar_rows("SELECT count(*) FROM records WHERE embedded = 0")[0][0]
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             yield
+
+    def origin_key(self, origin: str) -> str:
+        """The stored (keyed) form of an origin, for queries on the `origin` column."""
+        return origins.key(self._cipher.identifier, origin)
+
+    def source_key(self, source_id: str) -> str:
+        """The stored (keyed) form of a source id, for queries on the `source_id` column."""
+        return self._cipher.identifier(source_id)
+
+    def part_pattern(self, part: str) -> str:
+        """A LIKE pattern of the stored origins of every file's part `part` (a day of visits: "2024-05-01")."""
+        return f"%#{self._cipher.identifier(part)}"
 
     def content_hash(self, record: NewRecord) -> str:
         """The keyed hash of everything in a record but its source, source_id and origin."""
@@ -85,8 +126,8 @@ class MemoryStore:
                 (
                     record_id,
                     record.source,
-                    record.source_id,
-                    record.origin,
+                    self.source_key(record.source_id),
+                    self.origin_key(record.origin),
                     record.kind,
                     self.content_hash(record),
                     moment.isoformat(),
@@ -159,9 +200,9 @@ class MemoryStore:
     def _replace(self, origin: str, records: Sequence[NewRecord]) -> tuple[list[str], int, list[str]]:
         """Inside the caller's transaction, make `origin` hold exactly `records`: (added, skipped, removed ids)."""
         records = [replace(r, origin=origin) for r in records]
-        keep = {(r.source_id, self.content_hash(r)) for r in records}
+        keep = {(self.source_key(r.source_id), self.content_hash(r)) for r in records}
         rows = self._db.execute(
-            "SELECT id, source_id, content_hash FROM records WHERE origin = ?", (origin,)
+            "SELECT id, source_id, content_hash FROM records WHERE origin = ?", (self.origin_key(origin),)
         ).fetchall()
         gone = [i for i, source_id, digest in rows if (source_id, digest) not in keep]
         self._db.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in gone])
@@ -188,15 +229,15 @@ class MemoryStore:
         return (vectors[: len(texts)] @ vectors[len(texts):].T).tolist()
 
     def _record(self, row: tuple) -> Record:
-        record_id, source, source_id, origin, kind, content_hash, time, sensitivity, payload = row
+        record_id, source, kind, content_hash, time, sensitivity, payload = row
         fields = json.loads(self._cipher.decrypt(payload))
         return Record(
             text=fields["text"],
             time=datetime.fromisoformat(time),
             source=source,
-            source_id=source_id,
+            source_id=fields["source_id"],
             kind=kind,
-            origin=origin,
+            origin=fields["origin"],
             title=fields["title"],
             people=tuple(fields["people"]),
             place=fields["place"],
@@ -258,11 +299,22 @@ class MemoryStore:
         return dict(self._scalar_rows("SELECT source, count(*) FROM records GROUP BY source ORDER BY source"))
 
     def origins(self) -> set[str]:
-        """Every origin (file or conversation) with stored records."""
-        return {origin for (origin,) in self._scalar_rows("SELECT DISTINCT origin FROM records")}
+        """Every origin (file or conversation) with stored records (one record of each is decrypted)."""
+        ids = [i for (i,) in self._scalar_rows("SELECT id FROM records WHERE rowid IN "
+                                              "(SELECT min(rowid) FROM records GROUP BY origin)")]
+        return {record.origin for record in self.records(ids)}
 
-    def reindex(self, progress: ProgressCallback = no_progress, batch_size: int = 64) -> int:
-        """Drop the vector index and rebuild it from SQLite; the number of records embedded."""
+    def reindex(self, progress: ProgressCallback = no_progress, batch_size: int = 64, force: bool = False) -> int:
+        """Drop the vector index and rebuild it from SQLite; the number of records embedded.
+
+        Refused (unless `force`) when SQLite holds no records but the index does: an emptied database
+        must not take the vectors with it."""
+        if not force and self.count() == 0 and (held := self._vectors.count()):
+            raise StoreError(
+                f"the database {self._path} holds no records but the vector index holds {held:,}: rebuilding "
+                "would delete them. If the database was damaged, `secondme restore` brings back a backup; "
+                "`secondme reindex --force` rebuilds anyway"
+            )
         self._vectors.reset()
         with self._transaction():
             self._db.execute("UPDATE records SET embedded = 0")
@@ -278,11 +330,13 @@ class MemoryStore:
         until: datetime | None = None,
         sources: Sequence[str] | None = None,
         exclude_sensitivity: Sequence[str] = (),
+        exclude_sources: Sequence[str] = (),
         query_vector: Sequence[float] | None = None,
     ) -> list[SearchHit]:
-        """The `k` best records for `query`; `query_vector` skips embedding the query."""
+        """The `k` best records for `query`; `query_vector` skips embedding the query;
+        `exclude_sources` are source families (see search.in_families)."""
         retrieval.check_mode(mode)
-        filters = retrieval.Filters(since, until, sources, exclude_sensitivity)
+        filters = retrieval.Filters(since, until, sources, exclude_sensitivity, exclude_sources)
         limit = retrieval.candidates(k)
         rankings: dict[str, list[str]] = {}
         if mode in ("hybrid", "vector") and query_vector is None:
@@ -338,7 +392,8 @@ class Batch:
     def replace_origin(self, origin: str, records: Sequence[NewRecord]) -> list[str]:
         """Make `origin` hold exactly `records`; the ids it holds afterwards, oldest first."""
         self.removed += self._store._replace(origin, records)[2]
-        return [i for (i,) in self.rows("SELECT id FROM records WHERE origin = ? ORDER BY rowid", (origin,))]
+        return [i for (i,) in self.rows("SELECT id FROM records WHERE origin = ? ORDER BY rowid",
+                                        (self._store.origin_key(origin),))]
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Rows of a read inside the transaction."""

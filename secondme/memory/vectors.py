@@ -29,10 +29,16 @@ class VectorIndex:
 
     @classmethod
     def persistent(cls, path: Path) -> VectorIndex:
-        """A local index kept in `path`."""
+        """A local index kept in `path`; StoreError naming it when it cannot be opened (damaged)."""
         import chromadb
 
-        return cls(chromadb.PersistentClient(path=str(path), settings=_settings()))
+        try:
+            return cls(chromadb.PersistentClient(path=str(path), settings=_settings()))
+        except Exception as error:  # chromadb raises InternalError, sqlite3 and Rust errors and more
+            raise StoreError(
+                f"cannot open the vector index {path}: {error}. It is rebuilt from the database: rename the "
+                "folder (keep it until the rebuild is done), then run `secondme reindex`"
+            ) from error
 
     @classmethod
     def remote(cls, url: str) -> VectorIndex:

@@ -52,7 +52,8 @@ def _template_formatters(llama: Any, formatter: Any) -> tuple[Any, Any] | None:
 
 
 class LlamaChatModel:
-    """A local GGUF chat model; `stable_prefix` messages are cached across turns and processes."""
+    """A local GGUF chat model; `stable_prefix` messages are cached across turns and, with a
+    `prefix_store` (encrypted files), across processes."""
 
     def __init__(
         self,
@@ -61,7 +62,7 @@ class LlamaChatModel:
         n_ctx: int = 4096,
         n_threads: int = 2,
         seed: int = 0,
-        state_dir: Path | None = None,
+        prefix_store: PrefixStore | None = None,
         chat_format: str | None = None,
     ) -> None:
         try:
@@ -87,7 +88,7 @@ class LlamaChatModel:
         # Freed when this object goes or, at the latest, at exit while llama_cpp is still whole: left to
         # Llama.__del__ at interpreter shutdown it printed "Exception ignored ... 'NoneType' object".
         self._release = weakref.finalize(self, self._llama.close)
-        self._store = PrefixStore(state_dir) if state_dir is not None else None
+        self._store = prefix_store
         self._identity = f"{_file_identity(path)}:{llama_cpp.__version__}:{n_ctx}"
         self._formatters = _template_formatters(self._llama, Jinja2ChatFormatter)
         self._cjk: np.ndarray | None = None
@@ -139,8 +140,8 @@ class LlamaChatModel:
         llama.eval(prefix[common:])
         try:
             self._store.save(key, capture(llama))
-        except OSError:
-            pass  # the disk cache is an optimisation: a full or read-only disk must not stop the chat
+        except (OSError, OverflowError):
+            pass  # the disk cache is an optimisation: a full disk or a state too big to seal must not stop the chat
 
     def _params(self, options: GenerationOptions) -> dict[str, Any]:
         return {

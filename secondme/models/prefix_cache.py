@@ -1,4 +1,7 @@
-"""Disk cache of evaluated prompt prefixes: compact llama.cpp state files, kept LRU by mtime."""
+"""Disk cache of evaluated prompt prefixes: encrypted llama.cpp state files, kept LRU by mtime.
+
+A prefix holds the system prompt (the owner's profile, secrets included), and llama.cpp's state is
+derived from it: each file is sealed (AES-GCM) with a key derived from the data key, bound to its name."""
 
 from __future__ import annotations
 
@@ -9,13 +12,21 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-MAGIC = b"SMPFX01\n"
-HEADER = struct.Struct("<8sQQ")  # magic, number of tokens, state bytes
+MAGIC = b"SMPFX02\n"  # then the sealed body: number of tokens, tokens, state
+COUNT = struct.Struct("<Q")
 SUFFIX = ".prefix"
+
+
+class Sealer(Protocol):
+    """Authenticated encryption of a file's bytes (secondme.memory.crypto.Sealer)."""
+
+    def seal(self, data: bytes, context: bytes) -> bytes: ...
+
+    def open(self, blob: bytes, context: bytes) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -34,30 +45,33 @@ def prefix_key(identity: str, tokens: Sequence[int]) -> str:
 
 
 class PrefixStore:
-    """A directory of prefix state files, capped in count and total size (oldest used go first)."""
+    """A directory of sealed prefix state files, capped in count and total size (oldest used go first);
+    files of an older format (clear token ids) are removed on sight."""
 
-    def __init__(self, directory: Path, max_files: int = 4, max_bytes: int = 1 << 30) -> None:
+    def __init__(self, directory: Path, sealer: Sealer, max_files: int = 4, max_bytes: int = 1 << 30) -> None:
         self.directory = directory
+        self.sealer = sealer
         self.max_files = max_files
         self.max_bytes = max_bytes
+        self._evict()
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}{SUFFIX}"
 
     def load(self, key: str) -> PrefixState | None:
-        """The stored state for key, or None (an unreadable file is removed)."""
+        """The stored state for key, or None (a file that does not open with this key is removed)."""
         path = self._path(key)
         try:
             data = path.read_bytes()
         except OSError:
             return None
-        magic, n_tokens, n_state = HEADER.unpack_from(data) if len(data) >= HEADER.size else (b"", 0, 0)
-        if magic != MAGIC or len(data) != HEADER.size + 4 * n_tokens + n_state:
+        body = self.sealer.open(data[len(MAGIC):], MAGIC + key.encode()) if data.startswith(MAGIC) else None
+        prefix = _unpack(body) if body is not None else None
+        if prefix is None:
             path.unlink(missing_ok=True)
             return None
         os.utime(path)  # mark as recently used
-        tokens = np.frombuffer(data, dtype="<i4", count=n_tokens, offset=HEADER.size)
-        return PrefixState(tokens=tokens, state=data[HEADER.size + 4 * n_tokens :])
+        return prefix
 
     def save(self, key: str, prefix: PrefixState) -> Path:
         """Write atomically, then evict the least recently used files beyond the caps."""
@@ -65,21 +79,43 @@ class PrefixStore:
         path = self._path(key)
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         tokens = np.asarray(prefix.tokens, dtype="<i4")
+        body = b"".join([COUNT.pack(len(tokens)), tokens.tobytes(), prefix.state])
         with tmp.open("wb") as out:
-            out.write(HEADER.pack(MAGIC, len(tokens), len(prefix.state)))
-            out.write(tokens.tobytes())
-            out.write(prefix.state)
+            out.write(MAGIC)
+            out.write(self.sealer.seal(body, MAGIC + key.encode()))
         os.replace(tmp, path)
         self._evict()
         return path
 
     def _evict(self) -> None:
+        for old in (file for file in self.directory.glob(f"*{SUFFIX}") if not _sealed(file)):
+            old.unlink(missing_ok=True)
         files = sorted(self.directory.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         total = 0
         for index, file in enumerate(files):
             total += file.stat().st_size
             if index >= self.max_files or (index > 0 and total > self.max_bytes):
                 file.unlink(missing_ok=True)
+
+
+def _sealed(file: Path) -> bool:
+    """Whether a cache file is of this format (an older one holds the token ids in the clear)."""
+    try:
+        with file.open("rb") as handle:
+            return handle.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return True  # gone meanwhile, or not ours to judge
+
+
+def _unpack(body: bytes) -> PrefixState | None:
+    """The prefix of an opened file's body; None if its lengths do not add up."""
+    if len(body) < COUNT.size:
+        return None
+    (n_tokens,) = COUNT.unpack_from(body)
+    if COUNT.size + 4 * n_tokens > len(body):
+        return None
+    tokens = np.frombuffer(body, dtype="<i4", count=n_tokens, offset=COUNT.size)
+    return PrefixState(tokens=tokens, state=body[COUNT.size + 4 * n_tokens :])
 
 
 def capture(llama: Any) -> PrefixState:

@@ -93,7 +93,7 @@ class IngestJob(QFrame):
 
     def _done(self, report: IngestReport) -> None:
         self.report = report
-        self._end("cancelled" if report.cancelled else "done", report.errors)
+        self._end("cancelled" if report.cancelled else "done", report.warnings + report.errors)
         self.status.setText(f"{self.status.text()}: {report.added} added, {report.skipped} already there"
                             + (f", {len(report.errors)} error(s)" if report.errors else ""))
         self.finished.emit(report)

@@ -21,13 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from secondme.core.types import Record, Sensitivity
+from secondme.memory.origins import origin_path
 from secondme.memory.store import MemoryStore
 from secondme.ui.tasks import BackgroundTasks
 
 
 def file_of(record: Record) -> Path | None:
     """The file a record came from, when its origin names one."""
-    path = Path(record.origin)
+    path = Path(origin_path(record.origin))  # a part ("chat.txt#2024-05-01") opens its file
     return path if record.origin and path.is_absolute() else None
 
 
