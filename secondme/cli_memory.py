@@ -1,16 +1,21 @@
-"""CLI commands for consolidated memory: `consolidate` and `profile`."""
+"""CLI commands for consolidated memory (`consolidate`, `profile`) and for its safety (`restore`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
 from secondme.core.types import Sensitivity
 from secondme.errors import SecondMeError
 from secondme.memory.profile import SECTIONS, Profile, Statement
+
+if TYPE_CHECKING:
+    from secondme.app import Services
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
@@ -97,6 +102,61 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def vector_warning(services: Services) -> str | None:
+    """A line saying how many records vector search cannot find (a lost or unfinished vector index)."""
+    missing = services.store.pending_vectors()
+    if not missing:
+        return None
+    where = services.config.memory.chroma_url or services.data_dir / "chroma"
+    return (f"warning: {missing:,} record(s) are not in the vector index ({where}): search finds them by "
+            "keywords only until `secondme reindex` rebuilds it (the next ingest does too)")
+
+
+def backup_status(data_dir: Path) -> dict[str, Any]:
+    """The daily backups of the database, for `secondme status`."""
+    from secondme.memory.backups import BACKUP_DIR, backups, taken_at
+
+    found = backups(data_dir)
+    newest = taken_at(found[0]) if found else None
+    return {"folder": str(data_dir / BACKUP_DIR), "count": len(found),
+            "newest": newest.isoformat() if newest else None}
+
+
+def _list_backups(data_dir: Path) -> int:
+    from secondme.cli import out
+    from secondme.memory.backups import BACKUP_DIR, backups, count_records, taken_at
+
+    found = backups(data_dir)
+    for backup in found:
+        when = (taken_at(backup) or datetime.now(UTC)).astimezone().strftime("%Y-%m-%d %H:%M")
+        records = count_records(backup)
+        held = "unreadable" if records is None else f"{records:,} record(s)"
+        out.print(f"{backup.name}  {when}  {held}  {backup.stat().st_size / 1e6:.1f} MB", markup=False)
+    if not found:
+        out.print(f"No backups yet in {data_dir / BACKUP_DIR} (one is taken daily once memories are stored).",
+                  markup=False)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from secondme.cli import _progress, _services, out
+    from secondme.memory.restore import restore
+    from secondme.paths import data_dir
+
+    home = data_dir()
+    if args.list:
+        return _list_backups(home)
+    restored = restore(home, args.backup)
+    kept = f"; the replaced file is kept as {restored.kept[0]}" if restored.kept else ""
+    out.print(f"Restored {home / 'memory.db'} from {restored.backup} ({restored.records:,} record(s)){kept}.",
+              markup=False)
+    services = _services()
+    with _progress() as bar:
+        count = services.store.reindex(bar, force=True)
+    out.print(f"Rebuilt the vector index from {count:,} record(s).")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Register this module's subcommands on the CLI's subparsers."""
     p = sub.add_parser("consolidate", help="summarise new memories into segments, topics and the profile")
@@ -110,3 +170,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("text", nargs="*", help="the statement's text (for mark: normal, private or secret)")
     p.add_argument("--json", action="store_true", help="show as JSON")
     p.set_defaults(func=cmd_profile)
+    p = sub.add_parser("restore", help="put back the database from a daily backup (the damaged one is kept aside)",
+                       description="Stop the desktop app and `secondme daemon` first: they would keep the old file.")
+    p.add_argument("backup", nargs="?", help="a backup's name (see --list) or path; default: the newest")
+    p.add_argument("--list", action="store_true", help="list the backups instead")
+    p.set_defaults(func=cmd_restore)

@@ -319,3 +319,28 @@ def test_real_model_never_gives_a_guest_the_pin_told_in_chats(monkeypatch, capsy
         assert not {h.record.id for h in answer.memories} & chats, question
         assert all(h.record.sensitivity != "secret" for h in answer.memories)
     services.close()
+
+
+def test_a_guest_is_not_shown_profile_statements_learnt_only_from_chats(minilm_store: MemoryStore) -> None:
+    from secondme.memory.profile import Profile, Proposal
+    from secondme.memory.recall import RecallingStore
+    from secondme.memory.retrieval import Retriever
+
+    ids = pin_store(minilm_store)
+    profile = Profile(minilm_store)
+    with minilm_store.batch() as batch:
+        profile.apply(batch, [Proposal("preferences", "Banks with Nordea and keeps her card close.")],
+                      [ids["segment"]], Sensitivity.PRIVATE)
+        profile.apply(batch, [Proposal("projects", "Her salary at the bank went up in April.")],
+                      [ids["topic"], ids["segment"]], Sensitivity.PRIVATE)
+        profile.apply(batch, [Proposal("people", "Climbs with Jonas; 和Jonas一起攀岩。")], [ids["climb"]],
+                      Sensitivity.PRIVATE)
+    recall = RecallingStore(minilm_store, Retriever(minilm_store), lambda: NOW)
+
+    def prompt_profile(audience: Audience) -> str:
+        return Assistant(ScriptedModel(""), recall, Persona("Maya"), clock=lambda: NOW, audience=audience,
+                         profile=profile).persona_now().profile
+
+    guest = prompt_profile(Audience("Tomas", allow_private=True))
+    assert "Nordea" not in guest and "salary" not in guest and "和Jonas一起攀岩" in guest
+    assert "Nordea" in prompt_profile(Audience())  # the owner sees what was learnt from the chats

@@ -54,7 +54,7 @@ class InstructionAccess(Protocol):
 class ProfileAccess(Protocol):
     """The owner's profile as prompt text, with statements of these sensitivities only."""
 
-    def profile_text(self, include: Sequence[str] = ("normal",)) -> str: ...
+    def profile_text(self, include: Sequence[str] = ("normal",), exclude_sources: Sequence[str] = ()) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,8 @@ class Assistant:
         """The persona with the profile (what this audience may see of it) and the standing
         instructions as they are now."""
         rules = tuple(self.instructions.texts()) if self.instructions else ()
-        profile = self.profile.profile_text(self.audience.visible) if self.profile else self.persona.profile
+        profile = (self.profile.profile_text(self.audience.visible, self.audience.hidden_sources) if self.profile
+                   else self.persona.profile)
         return replace(self.persona, instructions=rules, profile=profile)
 
     def recall(self, question: str) -> list[SearchHit]:

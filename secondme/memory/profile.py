@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from secondme.core.types import Record, Sensitivity
 from secondme.errors import SecondMeError
+from secondme.memory.retrieval import summarising
 from secondme.memory.segments import highest
 from secondme.places import Places
 
@@ -136,8 +137,9 @@ class Profile:
     def mark(self, statement_id: str, sensitivity: Sensitivity) -> Statement:
         return self._set(statement_id, "sensitivity = ?, user_edited = 1", (str(sensitivity),))
 
-    def profile_text(self, include: Sequence[str] = ("normal",)) -> str:
-        """The always-in-prompt profile: a heading per section, then its statements of these sensitivities.
+    def profile_text(self, include: Sequence[str] = ("normal",), exclude_sources: Sequence[str] = ()) -> str:
+        """The always-in-prompt profile: a heading per section, then its statements of these sensitivities;
+        a statement made only from summaries of records of the source families `exclude_sources` is left out.
         A statement the consolidation made from summaries that are all outdated now is left out (one the
         owner wrote or pinned stays). Of the consolidation's statements a section shows the PER_SECTION
         that most summaries support (newest first among equals), after every one the owner wrote or pinned.
@@ -145,8 +147,10 @@ class Profile:
         where private items may be seen: they tell where the owner lives."""
         located = self.located() if "private" in include else []
         outdated = {i for (i,) in self._store.query("SELECT record_id FROM supersessions")}
-        current = [s for s in self.statements() if s.sensitivity in include and (
-            s.user_edited or s.pinned or not s.sources or not set(s.sources) <= outdated)]
+        statements = [s for s in self.statements() if s.sensitivity in include]
+        hidden = summarising(self._store, [i for s in statements for i in s.sources], exclude_sources)
+        current = [s for s in statements if (s.user_edited or s.pinned or not s.sources or not (
+            set(s.sources) <= outdated or set(s.sources) <= hidden))]
         lines: list[str] = []
         for section in SECTIONS:
             mine = [s for s in current if s.section == section]

@@ -64,6 +64,22 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
+def summarising(store: MemoryStore, ids: Sequence[str], families: Sequence[str]) -> set[str]:
+    """The summaries among `ids` that stand for a record of these source families (through
+    other summaries too: topic -> segment -> record)."""
+    if not families or not ids:
+        return set()
+    condition, params = families_sql(families)
+    rows = store.query(
+        "WITH RECURSIVE covered(summary_id, record_id) AS ("
+        f"SELECT summary_id, record_id FROM summary_links WHERE summary_id IN ({_marks(ids)}) "
+        "UNION SELECT c.summary_id, l.record_id FROM covered c JOIN summary_links l ON l.summary_id = c.record_id) "
+        f"SELECT DISTINCT c.summary_id FROM covered c JOIN records r ON r.id = c.record_id WHERE {condition}",
+        [*ids, *params],
+    )
+    return {summary_id for (summary_id,) in rows}
+
+
 class Retriever:
     """Memories for a question, ranked over raw records, segment summaries and topic summaries at once."""
 
@@ -101,8 +117,8 @@ class Retriever:
                 found[hit.record.id] = hit
                 score = self._score(hit.record, hit.score, plan, now) * (boost if _in_window(hit.record, plan) else 1)
                 scores[hit.record.id] = max(scores.get(hit.record.id, 0.0), score)
-        for summary_id in self._summarising([i for i, hit in found.items() if level_of(hit.record) != "raw"],
-                                            exclude_sources):
+        for summary_id in summarising(self._store, [i for i, h in found.items() if level_of(h.record) != "raw"],
+                                      exclude_sources):
             del found[summary_id], scores[summary_id]
         replaced = self._replacements(found, plan, exclude_sensitivity, exclude_sources)
         for old, new in replaced.items():  # in the order found, so a chain passes its score along
@@ -139,29 +155,14 @@ class Retriever:
             factor *= 1 + config.name_bonus * sum(name.lower() in tagged for name in names) / len(names)
         return fused * factor
 
-    def _summarising(self, ids: Sequence[str], families: Sequence[str]) -> set[str]:
-        """The summaries among `ids` that stand for a record of these source families (through
-        other summaries too: topic -> segment -> record)."""
-        if not families or not ids:
-            return set()
-        condition, params = families_sql(families)
-        rows = self._store.query(
-            "WITH RECURSIVE covered(summary_id, record_id) AS ("
-            f"SELECT summary_id, record_id FROM summary_links WHERE summary_id IN ({_marks(ids)}) "
-            "UNION SELECT c.summary_id, l.record_id FROM covered c JOIN summary_links l ON l.summary_id = c.record_id) "
-            f"SELECT DISTINCT c.summary_id FROM covered c JOIN records r ON r.id = c.record_id WHERE {condition}",
-            [*ids, *params],
-        )
-        return {summary_id for (summary_id,) in rows}
-
     def _allowed(
         self, records: list[Record], exclude_sensitivity: Sequence[str], exclude_sources: Sequence[str]
     ) -> list[Record]:
         """The records these sensitivities and source families allow; a summary of any record of
         those families is left out too."""
-        summarising = self._summarising([r.id for r in records if level_of(r) != "raw"], exclude_sources)
+        covering = summarising(self._store, [r.id for r in records if level_of(r) != "raw"], exclude_sources)
         return [r for r in records if str(r.sensitivity) not in exclude_sensitivity
-                and not in_families(r.source, exclude_sources) and r.id not in summarising]
+                and not in_families(r.source, exclude_sources) and r.id not in covering]
 
     def _replacements(
         self, found: dict[str, SearchHit], plan: QueryPlan, exclude_sensitivity: Sequence[str],
