@@ -14,7 +14,7 @@ from typing import Any
 
 from ingest.conversations import Chat, Message, chat_items, clip
 from ingest.items import Item, ParseError
-from ingest.jsonstream import stream
+from ingest.jsonstream import Skipped, stream
 
 _SYSTEM = re.compile(r"(.+ )?(liked a message|reacted .+ to (your|a) message|sent an attachment\.|"
                      r"unsent a message|started a (video|audio) (chat|call)|missed an? (video |audio )?call|"
@@ -36,8 +36,13 @@ def fix_text(text: str) -> str:
         return text
 
 
-def message(obj: dict[str, Any]) -> Message | None:
-    """One entry as a Message; None for reactions, calls and bare photos; ValueError when malformed."""
+def message(obj: Any) -> Message | None:
+    """One entry as a Message; None for reactions, calls and bare photos; ValueError when malformed (or left out
+    by the reader: too deep or too big)."""
+    if isinstance(obj, Skipped):
+        raise ValueError(f"{obj.problem}; skipped")
+    if not isinstance(obj, dict):
+        raise TypeError("not a JSON object; skipped")
     sender, stamp, content = obj.get("sender_name"), obj.get("timestamp_ms"), obj.get("content", "")
     if not isinstance(sender, str) or not sender.strip():
         raise ValueError("`sender_name` is missing")
@@ -65,11 +70,11 @@ def parse_instagram(path: Path) -> Iterator[Item | ParseError]:
     found: list[Message | ParseError] = []
     title, number = "", 0
     for prefix, event, value in stream(path, "messages.item".__eq__):
-        if event == "object":
+        if event in ("value", "skipped"):
             number += 1
             try:
                 kept = message(value)
-            except (ValueError, OverflowError, OSError) as error:
+            except (ValueError, TypeError, OverflowError, OSError) as error:
                 found.append(ParseError(name, str(error), f"message {number}"))
                 continue
             if kept:

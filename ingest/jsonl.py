@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from ingest.items import Item, ParseError
+from ingest.jsonlimits import TOO_DEEP, too_deep
 from ingest.notes import SENSITIVITIES
-from ingest.textfile import MAX_LINE_CHARS
+from ingest.textfile import bounded_lines, size_text
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ def looks_like_jsonl(head: bytes) -> bool:
     """True when the first non-empty line is a JSON object with a `text` field."""
     for line in head.splitlines():
         if line.strip():
+            if too_deep(line):
+                return False
             try:
                 value = json.loads(line)
             except ValueError:
@@ -78,22 +81,7 @@ def item_from_object(name: str, origin: str, number: int, obj: Any) -> Item:
 
 
 BLOCK_LINES = 1000  # a file's lines are stored in blocks (one origin each), so memory does not grow with it
-
-
-def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """(number, line) with None for a line longer than `limit` bytes, which is skipped unread."""
-    number = 0
-    while True:
-        raw = handle.readline(limit + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > limit and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):
-                raw = handle.readline(1 << 20)
-            yield number, None
-        else:
-            yield number, raw
+MAX_LINE_BYTES = 4 << 20  # a longer line is skipped unread (one record's text is never near that)
 
 
 def parse_jsonl(path: Path) -> Iterator[LineResult]:
@@ -105,12 +93,15 @@ def parse_jsonl(path: Path) -> Iterator[LineResult]:
     except OSError as error:
         raise ParseError(name, f"cannot read: {error.strerror or error}") from error
     with handle:
-        for number, raw in _lines(handle, MAX_LINE_CHARS * 4):
+        for number, raw in bounded_lines(handle, MAX_LINE_BYTES):
             if raw is None:
-                yield LineResult(error=ParseError(name, f"line is over {MAX_LINE_CHARS * 4:,} bytes long",
+                yield LineResult(error=ParseError(name, f"the line is longer than {size_text(MAX_LINE_BYTES)}; skipped",
                                                   f"line {number}"))
                 continue
             if not raw.strip():
+                continue
+            if too_deep(raw):
+                yield LineResult(error=ParseError(name, f"{TOO_DEEP}; skipped", f"line {number}"))
                 continue
             origin = f"{resolved}#lines-{(number - 1) // BLOCK_LINES * BLOCK_LINES + 1}"
             try:

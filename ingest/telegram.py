@@ -10,7 +10,7 @@ from typing import Any
 
 from ingest.conversations import Chat, Conversations, Message, clip
 from ingest.items import Item, ParseError
-from ingest.jsonstream import stream
+from ingest.jsonstream import Skipped, stream
 
 _SNIFF = re.compile(rb'"(date_unixtime|personal_information|from_id)"\s*:|"type"\s*:\s*"(message|service)"')
 _CHAT_ROOTS = ("", "chats.list.item", "left_chats.list.item")
@@ -102,16 +102,26 @@ def _chat(path: Path, info: dict[str, Any], number: int) -> Chat:
     return Chat("telegram", f"Telegram: {name}", f"{path.resolve()}#{key}/")
 
 
+def _skipped(name: str, chat: str, value: object) -> ParseError:
+    """The error for a message left out whole: too deep or too big (Skipped), or not a JSON object."""
+    if isinstance(value, Skipped):
+        return ParseError(name, f"{chat}: a message {value.problem}; skipped", f"byte {value.byte}")
+    return ParseError(name, f"{chat}: a message that is not a JSON object; skipped")
+
+
 def parse_telegram(path: Path) -> Iterator[Item | ParseError]:
     """The items of every chat in the export; a message that cannot be read is an error, the rest goes on."""
     name = str(path)
     owner_id, info, grouped, chats, origins = "", {}, None, 0, set()  # origins: unique across the chats
     for prefix, event, value in stream(path, _MESSAGES.__contains__):
         parent, _, key = prefix.rpartition(".")
-        if event == "object":
+        if event in ("value", "skipped"):
             if grouped is None:
                 chats += 1
                 grouped = Conversations(_chat(path, info, chats), origins=origins)
+            if not isinstance(value, dict):
+                yield _skipped(name, grouped.chat.title, value)
+                continue
             try:
                 found = message(value, owner_id)
             except (ValueError, TypeError, OverflowError, OSError) as error:

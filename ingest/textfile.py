@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ingest.items import ParseError
 
@@ -64,3 +66,19 @@ def check_line_lengths(name: str, text: str) -> None:
         if len(line) > MAX_LINE_CHARS:
             raise ParseError(name, f"line is {len(line):,} characters long (limit {MAX_LINE_CHARS:,}); "
                                    "this does not look like notes", f"line {number}")
+
+
+def bounded_lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) with None for a line longer than `limit` bytes, which is skipped unread (in 1 MB pieces)."""
+    number = 0
+    while True:
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = handle.readline(1 << 20)
+            yield number, None
+        else:
+            yield number, raw

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from secondme import __version__
+from secondme import __version__, offline
 from secondme import config as config_module
 from secondme.errors import SecondMeError
 from secondme.paths import data_dir
@@ -142,6 +142,8 @@ def cmd_remember(args: argparse.Namespace) -> int:
 def print_ingest_report(report: IngestReport) -> None:
     from rich.markup import escape
 
+    for line in report.warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(line)}", markup=True, highlight=False)
     for line in report.errors:
         err.print(f"[red]error:[/red] {escape(line)}", markup=True, highlight=False)
     out.print(f"{report.files} file(s): {report.added} new record(s), {report.skipped} unchanged, "
@@ -162,32 +164,34 @@ def ask_owner(source: str, ranking: list[tuple[str, int]]) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from secondme.ingestion import Ingestor, expand
+    from secondme.ingestion import Ingestor
     from secondme.owners import ChatOwners
+    from secondme.scope import Scope
 
     services = _services()
     paths = [Path(p) for p in args.paths]
     if args.watch:
-        return watch_folders(services, paths)
+        return watch_folders(services, paths, args.follow_links)
     owners = ChatOwners(services.store, args.me or "", ask_owner if sys.stdin.isatty() else None,
                         services.config.owner.name)
-    owners.prepare(expand(paths))  # asks who you are (once per chat app) before the progress bar starts
+    scope = Scope(args.follow_links)
+    owners.prepare(scope.select(paths).files)  # asks who you are (once per chat app) before the progress bar starts
     with _progress() as bar:
-        report = Ingestor(services.store, owners).ingest(paths, bar)
+        report = Ingestor(services.store, owners, scope).ingest(paths, bar)
     print_ingest_report(report)
     if report.added:
         from secondme.cli_companion import after_new_memories
 
-        after_new_memories(services)
+        after_new_memories(services, refresh=False)
     return 1 if report.errors else 0
 
 
-def watch_folders(services: Services, folders: list[Path]) -> int:
+def watch_folders(services: Services, folders: list[Path], follow_links: bool = False) -> int:
     from secondme.watching import Watcher
 
     if not_folders := [str(f) for f in folders if not f.is_dir()]:
         raise SecondMeError(f"--watch takes folders; not a folder: {', '.join(not_folders)}")
-    with Watcher(services.store, folders) as watcher:
+    with Watcher(services.store, folders, follow_links=follow_links) as watcher:
         with _progress() as bar:
             print_ingest_report(watcher.ingest_all(bar))
         out.print(f"Watching {', '.join(map(str, folders))} for changes (Ctrl-C stops)…")
@@ -208,6 +212,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     until = datetime.fromisoformat(args.until).replace(tzinfo=UTC) if args.until else None
     hits = services.store.search(args.query, k=args.k, mode=args.mode, since=since, until=until,
                                  sources=args.source or None)
+    if args.mode != "bm25":
+        from secondme.cli_memory import vector_warning
+
+        if warning := vector_warning(services):
+            err.print(warning, markup=False, highlight=False)
     if args.json:
         rows = [{"id": h.record.id, "score": round(h.score, 6), "source": h.record.source, "origin": h.record.origin,
                  "title": h.record.title, "time": h.record.time.isoformat(), "text": h.record.text,
@@ -236,13 +245,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     services = _services()
     with _progress() as bar:
-        count = services.store.reindex(bar)
+        count = services.store.reindex(bar, force=args.force)
     out.print(f"Rebuilt the vector index from {count} record(s).")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from secondme.app import describe_model
+    from secondme.cli_memory import backup_status, vector_warning
     from secondme.memory.consolidation import backlog
 
     services = _services()
@@ -256,6 +266,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         "records": sum(counts.values()),
         "records_by_source": counts,
         "consolidation_pending": backlog(services.store),
+        "not_in_vector_index": services.store.pending_vectors(),
+        "backups": backup_status(services.data_dir),
     }
     if args.json:
         print(json.dumps(status), flush=True)
@@ -264,6 +276,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         if isinstance(value, dict):
             value = ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) or "none"
         out.print(f"[bold]{key.replace('_', ' ')}:[/bold] {value}", highlight=False)
+    if warning := vector_warning(services):
+        err.print(warning, markup=False, highlight=False)
     return 0
 
 
@@ -373,6 +387,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--watch", action="store_true", help="then keep ingesting new or changed files in these folders")
     p.add_argument("--me", metavar="NAME", help="your name as sender in these chat exports (remembered per app)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="follow links that lead out of the folders walked (left out otherwise, with a warning)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("search", help="hybrid keyword + meaning search of your memories")
@@ -390,6 +406,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("reindex", help="rebuild the vector index from the database")
+    p.add_argument("--force", action="store_true", help="even when the database holds no records")
     p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("status", help="model, data dir, counts, key storage")
@@ -418,6 +435,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    offline.apply()
     args = parser().parse_args(argv)
     if args.command == "config" and args.action in ("get", "set") and not args.key:
         err.print(f"error: usage: secondme config {args.action} KEY" + (" VALUE" if args.action == "set" else ""))

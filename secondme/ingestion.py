@@ -6,18 +6,19 @@ changed (records are keyed by origin, position and content hash).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ingest.formats import detect_format
 from ingest.items import Item, ParseError
 from secondme.core.types import NewRecord, Sensitivity
+from secondme.memory.origins import escape, file_origin, range_of
 from secondme.owners import ChatOwners, Owner
 from secondme.places import Places
 from secondme.progress import Progress, ProgressCallback, no_progress
-
-SKIPPED_NAMES = {".git", ".obsidian", ".trash", "node_modules", "__pycache__"}
+from secondme.scope import Scope
 
 
 class _Cancelled(Exception):
@@ -37,6 +38,7 @@ class IngestReport:
     skipped: int = 0
     removed: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # files left out of the folders walked, and why
     cancelled: bool = False  # stopped by the caller; what finished before is stored
     owners: dict[str, Owner] = field(default_factory=dict)  # chat owners this ingest settled, by source
 
@@ -49,33 +51,34 @@ def to_record(item: Item) -> NewRecord:
     )
 
 
-def expand(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files, with folders walked in name order (hidden and tool folders skipped)."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                parts = child.relative_to(path).parts
-                if child.is_file() and not any(p in SKIPPED_NAMES or p.startswith(".") for p in parts):
-                    yield child
-        else:
-            yield path
+def _parts(path: Path) -> Iterator[Item | ParseError]:
+    """The file's parts as its parser gives them; anything else than a ParseError the parser raises (a bug, or
+    input it did not foresee: RecursionError, MemoryError, UnicodeError...) becomes that file's ParseError."""
+    try:
+        yield from detect_format(path).parse(path)
+    except ParseError:
+        raise
+    except Exception as error:
+        raise ParseError(str(path), f"could not be read ({type(error).__name__}: {error})") from error
 
 
 class Ingestor:
     """Feeds files to a MemoryStore: each origin of a file is stored in one step as soon as it is
     parsed, so a killed ingest keeps what it finished and a re-run skips it."""
 
-    def __init__(self, store: object, owners: ChatOwners | None = None) -> None:
+    def __init__(self, store: object, owners: ChatOwners | None = None, scope: Scope | None = None) -> None:
         self.store = store
         self.owners = owners or ChatOwners(store)
+        self.scope = scope or Scope()
         self.places = Places(store)  # days of visits get place labels (home, work, names the user gave)
 
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback = no_progress,
                stop: Callable[[], bool] = never) -> IngestReport:
         """Ingest files and folders; `stop()` is asked between files and between a file's origins, and
         when it says True the ingest ends there, keeping every origin stored so far (report.cancelled)."""
-        report = IngestReport()
-        files = list(expand(paths))
+        selected = self.scope.select(paths)
+        files = selected.files
+        report = IngestReport(errors=selected.errors, warnings=selected.warnings)
         report.owners = self.owners.prepare(files)
         done = 0
         try:
@@ -107,13 +110,14 @@ class Ingestor:
         report.removed += result.removed
 
     def _file(self, path: Path, report: IngestReport, stop: Callable[[], bool]) -> None:
-        parse = detect_format(path).parse
         origin, items, stored, errors = "", [], set(), 0
-        for part in parse(path):
+        resolved = str(path.resolve())
+        for part in _parts(path):
             if isinstance(part, ParseError):
                 report.errors.append(str(part))
                 errors += 1
                 continue
+            part = replace(part, origin=file_origin(resolved, part.origin))
             if part.origin != origin:
                 if items:
                     self._store(origin, items, report)
@@ -129,15 +133,15 @@ class Ingestor:
             stored.add(origin)
         if not stored and not errors:
             raise ParseError(str(path), "the file holds no records")
-        self._drop_vanished_parts(path, stored, report)
+        self._drop_vanished_parts(resolved, stored, report)
         report.files += 1
 
-    def _drop_vanished_parts(self, path: Path, stored: set[str], report: IngestReport) -> None:
-        """Parts of a file (origins "<path>" or "<path>#<part>") that the file no longer holds."""
-        prefix = f"{path.resolve()}#"
-        rows = self.store.query(  # type: ignore[attr-defined]
-            "SELECT DISTINCT origin FROM records WHERE origin = ? OR (origin >= ? AND origin < ?)",
-            (prefix[:-1], prefix, prefix[:-1] + "$"))
-        for (origin,) in rows:
-            if origin not in stored:
-                self._store(origin, [], report)
+    def _drop_vanished_parts(self, resolved: str, stored: set[str], report: IngestReport) -> None:
+        """Parts of a file (origins "<path>" or "<path>#<part>", path escaped) that the file no longer holds."""
+        store: Any = self.store
+        found = {key for (key,) in store.query("SELECT DISTINCT origin FROM records WHERE origin = ? OR "
+                                               "(origin >= ? AND origin < ?)",
+                                               range_of(store.origin_key(escape(resolved))))}
+        for key in found - {store.origin_key(origin) for origin in stored}:
+            [(record_id,)] = store.query("SELECT id FROM records WHERE origin = ? LIMIT 1", (key,))
+            self._store(store.get(record_id).origin, [], report)  # the clear origin is in the payload

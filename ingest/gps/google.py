@@ -67,7 +67,7 @@ def read_records(path: Path) -> Iterator[Part]:
     """Takeout `Records.json`: {"locations": [{latitudeE7, longitudeE7, accuracy, timestamp}, ...]}."""
     tally = Tally(str(path))
     points = Points(tally, "locations[{}]", e7=True)
-    for n, record in enumerate(items(path, "locations.item")):
+    for n, record in items(path, "locations.item", tally):
         try:
             stamp = record.get("timestamp") or record.get("timestampMs")
             points.add(stamp, float(record["latitudeE7"]), float(record["longitudeE7"]),
@@ -135,7 +135,7 @@ def _timeline_object(value: dict[str, Any]) -> Segment | None:
 
 def _segments(path: Path, prefix: str, convert: Callable[[Any], Segment | None], tally: Tally) -> Iterator[Segment]:
     label = prefix.removesuffix(".item") or "item"
-    for n, value in enumerate(items(path, prefix)):
+    for n, value in items(path, prefix, tally):
         try:
             segment = convert(value)
         except BAD_RECORD:
@@ -165,7 +165,7 @@ def read_timeline(path: Path) -> Iterator[Part]:
     tally = Tally(str(path))
     yield from _segments(path, "semanticSegments.item", _segment, tally)
     points = Points(tally, "rawSignals[{}]")
-    for n, signal in enumerate(items(path, "rawSignals.item")):
+    for n, signal in items(path, "rawSignals.item", tally):
         position = signal.get("position") if isinstance(signal, dict) else None
         if position is None:
             continue  # wifi scans and activity records hold no position

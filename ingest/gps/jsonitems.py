@@ -1,53 +1,43 @@
-"""The objects at one path of a JSON file, streamed by ijson's C parser; ParseError with a byte offset if it is bad."""
+"""The values at one path of a JSON file, streamed; ParseError with a byte offset if the file is bad.
+
+ijson's C builder does the work while the file stays within the limits of ingest.jsonlimits (real
+exports always do); from a value nested too deep or too big on, the file is read again the careful
+way (ingest.jsonstream), which skips such a value and goes on.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import ijson
 
-from ingest.items import ParseError
+from ingest.gps.points import Tally
+from ingest.jsonstream import Skipped, Unsafe, opened, stream
 
 # Anything a conversion of one record may raise on odd content: the record is skipped and counted.
 BAD_RECORD = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
 
 
-class _Counting:
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle, self.offset = handle, 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.handle.read(size)
-        self.offset += len(data)
-        return data
-
-
-def _first_line(error: Exception) -> str:
-    text = error.args[0] if error.args else type(error).__name__
-    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return re.sub(r"\s+", " ", text.strip().split("\n")[0]).rstrip(".")
-
-
-def items(path: Path, prefix: str) -> Iterator[Any]:
-    """Each value at `prefix` ("locations.item", "item"...), built; the file is never loaded whole."""
+def items(path: Path, prefix: str, tally: Tally) -> Iterator[tuple[int, Any]]:
+    """(number, value) of each value at `prefix` ("locations.item", "item"...), in order; the file is never
+    loaded whole. A value too deep or too big goes to `tally` under its number ("locations[12]")."""
+    done = 0
     try:
-        handle = path.open("rb")
-    except OSError as error:
-        raise ParseError(str(path), f"cannot read: {error.strerror or error}") from error
-    with handle:
-        source = _Counting(handle)
-        name = str(path)
-        try:
-            yield from ijson.items(source, prefix, use_float=True)
-        except ijson.JSONError as error:
-            problem = _first_line(error)
-            cut = "premature EOF" in problem
-            raise ParseError(name, "the JSON ends too soon: the file is cut off (truncated?)" if cut
-                             else f"not valid JSON ({problem})", f"near byte {source.offset}") from error
-        except (UnicodeDecodeError, ValueError, OverflowError, RecursionError) as error:
-            raise ParseError(name, f"not valid JSON ({_first_line(error)})", f"near byte {source.offset}") from error
-        except OSError as error:
-            raise ParseError(name, f"cannot read: {error.strerror or error}", f"near byte {source.offset}") from error
+        with opened(path, item_depth=prefix.count(".") + 2) as source:
+            for value in ijson.items(source, prefix, use_float=True):
+                yield done, value
+                done += 1
+        return
+    except Unsafe:
+        pass
+    label = prefix.removesuffix(".item") or "item"
+    values = (value for _, event, value in stream(path, prefix.__eq__) if event in ("value", "skipped"))
+    for number, value in enumerate(values):
+        if number < done:
+            continue
+        if isinstance(value, Skipped):
+            tally.note(f"a record {value.problem}", f"{label}[{number}]")
+        else:
+            yield number, value
